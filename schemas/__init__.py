@@ -1,0 +1,1 @@
+"""The event contract: pydantic models for every payload, the topic catalog, durations."""

@@ -1,0 +1,1 @@
+"""Stream processing for time-limited loyalty bonuses: workers, ledger, timers, adapters."""
