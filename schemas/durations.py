@@ -72,11 +72,11 @@ class Duration:
         return _shift(moment, self, tz, sign=-1)
 
     def longest_seconds(self) -> int:
-        """An upper bound of the elapsed seconds this duration can span (31-day months, 25-h days)."""
+        """An upper bound of the elapsed seconds this duration can span (31-d months, 25-h days)."""
         return self.months * 31 * 86_400 + self.days * 90_000 + self.seconds
 
     def shortest_seconds(self) -> int:
-        """A lower bound of the elapsed seconds this duration can span (28-day months, 23-h days)."""
+        """A lower bound of the elapsed seconds this duration can span (28-d months, 23-h days)."""
         return self.months * 28 * 86_400 + self.days * 82_800 + self.seconds
 
     def __str__(self) -> str:
