@@ -52,3 +52,5 @@ class LotPlan:
     cap: CapPlan | None
     source_event_id: str
     order_id: str | None
+    # The order's amount, for the refunded share of a partial refund (None when not a purchase).
+    order_amount: Decimal | None = None
