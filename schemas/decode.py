@@ -8,13 +8,20 @@ from __future__ import annotations
 
 import json
 from decimal import Decimal
-from typing import Annotated, Any, Final
+from typing import Annotated, Any, Final, Literal, overload
 
 from pydantic import BaseModel, Field, TypeAdapter, ValidationError
 from pydantic_core import ErrorDetails
 
 from schemas.errors import ErrorCode, FieldProblem, InvalidEvent
-from schemas.inputs import InputEvent
+from schemas.inputs import (
+    AppInstall,
+    CampaignLaunch,
+    InputEvent,
+    Purchase,
+    RedemptionRequest,
+    Refund,
+)
 from schemas.outputs import (
     BalanceSnapshot,
     BonusAccrued,
@@ -103,6 +110,20 @@ def load_json(raw: bytes) -> dict[str, Any]:
             ErrorCode.NOT_AN_OBJECT, f"payload is a JSON {_json_kind(value)}, not an object"
         )
     return value
+
+
+@overload
+def decode_input(kind: Literal[Topic.PURCHASES], raw: bytes) -> Purchase: ...
+@overload
+def decode_input(kind: Literal[Topic.APP_INSTALLS], raw: bytes) -> AppInstall: ...
+@overload
+def decode_input(kind: Literal[Topic.REDEMPTIONS], raw: bytes) -> RedemptionRequest: ...
+@overload
+def decode_input(kind: Literal[Topic.REFUNDS], raw: bytes) -> Refund: ...
+@overload
+def decode_input(kind: Literal[Topic.CAMPAIGNS], raw: bytes) -> CampaignLaunch: ...
+@overload
+def decode_input(kind: Topic, raw: bytes) -> InputEvent: ...
 
 
 def decode_input(kind: Topic, raw: bytes) -> InputEvent:

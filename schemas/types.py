@@ -7,6 +7,7 @@ Each validator raises ``PydanticCustomError`` whose type IS the stable error cod
 from __future__ import annotations
 
 import re
+import unicodedata
 from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal, InvalidOperation
 from typing import Annotated, Any, Final, Literal
@@ -29,6 +30,7 @@ _TIME = re.compile(
 )
 _AMOUNT_TEXT = re.compile(r"^[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?$")
 _CURRENCY = re.compile(r"^[A-Z]{3}$")
+_UNPRINTABLE: Final = frozenset({"Cc", "Cs", "Zl", "Zp"})
 _CODE_TEXT = re.compile(r"^[a-z][a-z0-9_]*$")
 
 
@@ -53,9 +55,11 @@ def _check_id(value: Any) -> str:
         )
     # Ids become Redis keys, Kafka keys and log fields: no control characters, no lone
     # surrogates (which JSON allows but UTF-8 cannot encode).
-    if not value.isprintable():
+    if any(unicodedata.category(char) in _UNPRINTABLE for char in value):
         raise _fail(
-            ErrorCode.INVALID_VALUE, "{value} contains unprintable characters", value=_shown(value)
+            ErrorCode.INVALID_VALUE,
+            "{value} contains control characters or lone surrogates",
+            value=_shown(value),
         )
     return value
 
