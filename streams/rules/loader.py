@@ -38,7 +38,8 @@ def parse_rules(text: str, source_name: str = "<rules>") -> RulesFile:
     """Validate the YAML ``text`` of a rules file; raise RulesError listing every problem."""
     data, root, problems = _read_yaml(text)
     if root is None:
-        problems.append(Problem("(file)", "the rules file is empty"))
+        # After a YAML syntax error nothing more can be said about the content.
+        problems = problems or [Problem("(file)", "the rules file is empty")]
     elif not isinstance(data, Mapping):
         problems.append(
             Problem("(file)", "the rules file must be a mapping of timezone, segments, rules", 1)
