@@ -32,6 +32,7 @@ from schemas.outputs import (
     WarnedLot,
     payload_text,
 )
+from schemas.times import Timestamp, format_time, parse_time
 from schemas.topics import (
     CATALOG,
     CUSTOMER_TOPICS,
@@ -44,7 +45,6 @@ from schemas.topics import (
     topic_for_type,
     topic_name,
 )
-from schemas.types import format_time, parse_time
 
 __all__ = [
     "CATALOG",
@@ -81,6 +81,7 @@ __all__ = [
     "RedemptionRequest",
     "RedemptionResult",
     "Refund",
+    "Timestamp",
     "Topic",
     "TopicSpec",
     "WarnedLot",

@@ -7,7 +7,7 @@ from datetime import datetime
 
 from pydantic import BaseModel
 
-from schemas.types import format_time
+from schemas.times import format_time
 
 
 def to_json_bytes(model: BaseModel) -> bytes:

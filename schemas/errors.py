@@ -7,7 +7,11 @@ dashboards can group failures; the message names the field and says how to fix i
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from decimal import Decimal
 from enum import StrEnum
+from typing import Any
+
+from pydantic_core import PydanticCustomError
 
 
 class ErrorCode(StrEnum):
@@ -58,3 +62,18 @@ class InvalidEvent(BonusError):  # noqa: N818 - the contract's name: an event th
 
     def __str__(self) -> str:
         return f"{self.code}: {self.message}"
+
+
+def field_error(code: ErrorCode, template: str, **context: Any) -> PydanticCustomError:
+    """A pydantic error whose type is ``code``, so decoding reports it as is.
+
+    ``template`` takes ``{name}`` placeholders filled from ``context``; values go in context,
+    never in the template, so braces in user data cannot break formatting.
+    """
+    return PydanticCustomError(code.value, template, context)
+
+
+def shown(value: Any) -> str:
+    """A short, safe rendering of a bad value for messages (never the whole payload)."""
+    text = f"'{value}'" if isinstance(value, Decimal) else repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."

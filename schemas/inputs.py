@@ -13,6 +13,7 @@ from pydantic_core import PydanticCustomError
 
 from schemas.durations import Duration
 from schemas.errors import ErrorCode
+from schemas.times import Timestamp
 from schemas.types import (
     Amount,
     CampaignId,
@@ -27,7 +28,6 @@ from schemas.types import (
     Quantity,
     Sku,
     StoreId,
-    Timestamp,
 )
 
 MAX_ITEMS: Final = 1000

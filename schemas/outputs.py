@@ -13,6 +13,7 @@ from pydantic_core import PydanticCustomError
 
 from schemas.encode import to_json_bytes
 from schemas.errors import ErrorCode
+from schemas.times import Timestamp
 from schemas.types import (
     CampaignId,
     Code,
@@ -24,7 +25,6 @@ from schemas.types import (
     OrderId,
     Points,
     RuleId,
-    Timestamp,
 )
 
 __all__ = [

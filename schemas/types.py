@@ -1,4 +1,4 @@
-"""Field types shared by every payload: ids, times, amounts, points, currency, channel.
+"""Field types shared by every payload: ids, amounts, points, currency, channel, durations.
 
 Each validator raises ``PydanticCustomError`` whose type IS the stable error code of
 ``schemas.errors.ErrorCode``, so decoding can report the precise reason without guessing.
@@ -8,15 +8,13 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal, InvalidOperation
 from typing import Annotated, Any, Final, Literal
 
 from pydantic import BeforeValidator, PlainSerializer, WithJsonSchema
-from pydantic_core import PydanticCustomError
 
 from schemas.durations import Duration, DurationError, DurationField
-from schemas.errors import ErrorCode
+from schemas.errors import ErrorCode, field_error, shown
 
 MAX_ID_LENGTH: Final = 128
 MAX_AMOUNT: Final = Decimal(10) ** 12
@@ -24,42 +22,28 @@ AMOUNT_DECIMALS: Final = 4
 # Points travel through Redis Lua, whose numbers are doubles: stay well inside 2**53.
 MAX_POINTS: Final = 10**15
 
-_TIME = re.compile(
-    r"^(?P<date>\d{4}-\d{2}-\d{2})[Tt ](?P<time>\d{2}:\d{2}:\d{2})(?:\.(?P<frac>\d{1,9}))?"
-    r"(?P<offset>[Zz]|[+-]\d{2}:\d{2})?$"
-)
 _AMOUNT_TEXT = re.compile(r"^[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?$")
 _CURRENCY = re.compile(r"^[A-Z]{3}$")
 _UNPRINTABLE: Final = frozenset({"Cc", "Cs", "Zl", "Zp"})
 _CODE_TEXT = re.compile(r"^[a-z][a-z0-9_]*$")
 
 
-def _shown(value: Any) -> str:
-    """A short, safe rendering of a bad value for messages (never the whole payload)."""
-    text = f"'{value}'" if isinstance(value, Decimal) else repr(value)
-    return text if len(text) <= 60 else text[:57] + "..."
-
-
-def _fail(code: ErrorCode, template: str, **context: Any) -> PydanticCustomError:
-    return PydanticCustomError(code.value, template, context)
-
-
 def _check_id(value: Any) -> str:
     if not isinstance(value, str):
-        raise _fail(ErrorCode.WRONG_TYPE, "expected a string, got {got}", got=_shown(value))
+        raise field_error(ErrorCode.WRONG_TYPE, "expected a string, got {got}", got=shown(value))
     if not value:
-        raise _fail(ErrorCode.INVALID_VALUE, "must not be empty")
+        raise field_error(ErrorCode.INVALID_VALUE, "must not be empty")
     if len(value) > MAX_ID_LENGTH:
-        raise _fail(
+        raise field_error(
             ErrorCode.ID_TOO_LONG, "is {n} characters; at most {limit}", n=len(value), limit=128
         )
     # Ids become Redis keys, Kafka keys and log fields: no control characters, no lone
     # surrogates (which JSON allows but UTF-8 cannot encode).
     if any(unicodedata.category(char) in _UNPRINTABLE for char in value):
-        raise _fail(
+        raise field_error(
             ErrorCode.INVALID_VALUE,
             "{value} contains control characters or lone surrogates",
-            value=_shown(value),
+            value=shown(value),
         )
     return value
 
@@ -79,81 +63,12 @@ Name = Id
 """Short names such as an app, a platform, a category or a segment."""
 
 
-def parse_time(value: Any) -> datetime:
-    """An RFC 3339 string with offset (or an aware datetime) as an aware UTC datetime."""
-    if isinstance(value, datetime):
-        if value.tzinfo is None or value.utcoffset() is None:
-            raise _fail(
-                ErrorCode.NAIVE_TIME, "datetime {value} has no time zone", value=_shown(value)
-            )
-        return value.astimezone(UTC)
-    if not isinstance(value, str):
-        raise _fail(
-            ErrorCode.WRONG_TYPE,
-            "expected an RFC 3339 time string such as 2026-12-01T10:00:00Z, got {got}",
-            got=_shown(value),
-        )
-    match = _TIME.match(value)
-    if match is None:
-        raise _fail(
-            ErrorCode.INVALID_VALUE,
-            "{value} is not an RFC 3339 time such as 2026-12-01T10:00:00Z",
-            value=_shown(value),
-        )
-    if match["offset"] is None:
-        raise _fail(
-            ErrorCode.NAIVE_TIME, "time {value} has no offset; add Z or +03:00", value=_shown(value)
-        )
-    try:
-        return _build_time(match)
-    except (ValueError, OverflowError):
-        raise _fail(
-            ErrorCode.INVALID_VALUE, "{value} is not a real time", value=_shown(value)
-        ) from None
-
-
-def _build_time(match: re.Match[str]) -> datetime:
-    offset = match["offset"]
-    if offset in ("Z", "z"):
-        tz: timezone = UTC
-    else:
-        hours, minutes = int(offset[1:3]), int(offset[4:6])
-        if minutes >= 60:
-            raise ValueError("offset minutes")
-        sign = -1 if offset[0] == "-" else 1
-        tz = timezone(sign * timedelta(hours=hours, minutes=minutes))
-    # Sub-microsecond digits are dropped: Python times stop at microseconds.
-    micro = int((match["frac"] or "0")[:6].ljust(6, "0"))
-    local = datetime.fromisoformat(f"{match['date']}T{match['time']}")
-    return local.replace(microsecond=micro, tzinfo=tz).astimezone(UTC)
-
-
-def format_time(moment: datetime) -> str:
-    """RFC 3339 in UTC with ``Z``; microseconds only when present."""
-    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
-
-
-_TIME_SCHEMA = {
-    "type": "string",
-    "format": "date-time",
-    "pattern": r"^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$",
-    "examples": ["2026-12-01T10:00:00Z", "2026-12-01T13:00:00+03:00"],
-}
-Timestamp = Annotated[
-    datetime,
-    BeforeValidator(parse_time),
-    PlainSerializer(format_time, return_type=str),
-    WithJsonSchema(_TIME_SCHEMA),
-]
-"""An aware time: RFC 3339 with explicit offset on input, UTC with ``Z`` on output."""
-
-
 def parse_amount(value: Any) -> Decimal:
     """A money amount: > 0, <= 10^12, at most 4 fractional digits, from text or number."""
     number = _to_decimal(value)
     if not number.is_finite() or number <= 0 or number > MAX_AMOUNT:
-        raise _fail(
-            ErrorCode.AMOUNT_OUT_OF_RANGE, "{value} is not in (0, 10^12]", value=_shown(value)
+        raise field_error(
+            ErrorCode.AMOUNT_OUT_OF_RANGE, "{value} is not in (0, 10^12]", value=shown(value)
         )
     # Count significant fractional digits only: 1.50000 is 1.5. Exact, no context rounding.
     _, digits, exponent = number.as_tuple()
@@ -163,17 +78,19 @@ def parse_amount(value: Any) -> Decimal:
         stripped.pop()
         exponent += 1
     if exponent < -AMOUNT_DECIMALS:
-        raise _fail(
+        raise field_error(
             ErrorCode.TOO_MANY_DECIMALS,
             "{value} has more than 4 fractional digits",
-            value=_shown(value),
+            value=shown(value),
         )
     return number
 
 
 def _to_decimal(value: Any) -> Decimal:
     if isinstance(value, bool):
-        raise _fail(ErrorCode.WRONG_TYPE, "expected a decimal number, got {got}", got=_shown(value))
+        raise field_error(
+            ErrorCode.WRONG_TYPE, "expected a decimal number, got {got}", got=shown(value)
+        )
     if isinstance(value, Decimal | int):
         return Decimal(value)
     if isinstance(value, float):
@@ -182,18 +99,20 @@ def _to_decimal(value: Any) -> Decimal:
         return Decimal(repr(value))
     if isinstance(value, str):
         if len(value) > 64 or not _AMOUNT_TEXT.match(value):
-            raise _fail(
+            raise field_error(
                 ErrorCode.INVALID_VALUE,
                 '{value} is not a decimal number such as "1250.50"',
-                value=_shown(value),
+                value=shown(value),
             )
         try:
             return Decimal(value)
         except InvalidOperation:  # pragma: no cover - the pattern already rules these out
-            raise _fail(
-                ErrorCode.INVALID_VALUE, "{value} is not a decimal number", value=_shown(value)
+            raise field_error(
+                ErrorCode.INVALID_VALUE, "{value} is not a decimal number", value=shown(value)
             ) from None
-    raise _fail(ErrorCode.WRONG_TYPE, "expected a decimal number, got {got}", got=_shown(value))
+    raise field_error(
+        ErrorCode.WRONG_TYPE, "expected a decimal number, got {got}", got=shown(value)
+    )
 
 
 def format_amount(amount: Decimal) -> str:
@@ -223,23 +142,23 @@ def _check_points(value: Any) -> int:
     # bool is an int subclass and floats/strings look like numbers: the contract wants a
     # JSON integer and nothing that merely converts to one.
     if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
-        raise _fail(
+        raise field_error(
             ErrorCode.POINTS_NOT_POSITIVE_INTEGER,
             "{value} is not a positive integer number of points",
-            value=_shown(value),
+            value=shown(value),
         )
     if value > MAX_POINTS:
-        raise _fail(
-            ErrorCode.POINTS_OUT_OF_RANGE, "{value} exceeds the maximum 10^15", value=_shown(value)
+        raise field_error(
+            ErrorCode.POINTS_OUT_OF_RANGE, "{value} exceeds the maximum 10^15", value=shown(value)
         )
     return value
 
 
 def _check_count(value: Any) -> int:
     if isinstance(value, bool) or not isinstance(value, int):
-        raise _fail(ErrorCode.WRONG_TYPE, "expected an integer, got {got}", got=_shown(value))
+        raise field_error(ErrorCode.WRONG_TYPE, "expected an integer, got {got}", got=shown(value))
     if value < 0:
-        raise _fail(ErrorCode.INVALID_VALUE, "{value} is negative", value=value)
+        raise field_error(ErrorCode.INVALID_VALUE, "{value} is negative", value=value)
     return value
 
 
@@ -258,10 +177,10 @@ Count = Annotated[
 
 def _check_currency(value: Any) -> str:
     if not isinstance(value, str) or not _CURRENCY.match(value):
-        raise _fail(
+        raise field_error(
             ErrorCode.INVALID_CURRENCY,
             "{value} is not an ISO 4217 code such as RUB, EUR or USD",
-            value=_shown(value),
+            value=shown(value),
         )
     return value
 
@@ -278,10 +197,10 @@ CHANNELS: Final = ("pos", "web", "app")
 
 def _check_channel(value: Any) -> str:
     if not isinstance(value, str):
-        raise _fail(ErrorCode.WRONG_TYPE, "expected a string, got {got}", got=_shown(value))
+        raise field_error(ErrorCode.WRONG_TYPE, "expected a string, got {got}", got=shown(value))
     if value not in CHANNELS:
-        raise _fail(
-            ErrorCode.UNKNOWN_CHANNEL, "{value} is not one of pos, web, app", value=_shown(value)
+        raise field_error(
+            ErrorCode.UNKNOWN_CHANNEL, "{value} is not one of pos, web, app", value=shown(value)
         )
     return value
 
@@ -300,7 +219,7 @@ def _check_duration(value: Any) -> Duration:
     try:
         return Duration.parse(value) if isinstance(value, str) else Duration.parse("")
     except DurationError as error:
-        raise _fail(ErrorCode.INVALID_DURATION, "{reason}", reason=str(error)) from None
+        raise field_error(ErrorCode.INVALID_DURATION, "{reason}", reason=str(error)) from None
 
 
 # The JSON Schema pattern is ECMA-262 (no Python named groups), as JSON Schema requires.
@@ -317,8 +236,8 @@ DurationValue = Annotated[
 
 def _check_code(value: Any) -> str:
     if not isinstance(value, str) or not _CODE_TEXT.match(value) or len(value) > 64:
-        raise _fail(
-            ErrorCode.INVALID_VALUE, "{value} is not a snake_case code", value=_shown(value)
+        raise field_error(
+            ErrorCode.INVALID_VALUE, "{value} is not a snake_case code", value=shown(value)
         )
     return value
 
@@ -333,9 +252,11 @@ Code = Annotated[
 
 def _check_quantity(value: Any) -> int:
     if isinstance(value, bool) or not isinstance(value, int):
-        raise _fail(ErrorCode.WRONG_TYPE, "expected an integer, got {got}", got=_shown(value))
+        raise field_error(ErrorCode.WRONG_TYPE, "expected an integer, got {got}", got=shown(value))
     if not 0 < value <= MAX_POINTS:
-        raise _fail(ErrorCode.INVALID_VALUE, "{value} is not a positive quantity", value=value)
+        raise field_error(
+            ErrorCode.INVALID_VALUE, "{value} is not a positive quantity", value=value
+        )
     return value
 
 
