@@ -120,6 +120,15 @@ class When(_Strict):
             )
         return self
 
+    def describe(self) -> list[str]:
+        """The list conditions in words, for summaries."""
+        parts = [f"min amount {self.min_amount}"] if self.min_amount is not None else []
+        for key in ("channels", "apps", "skus", "categories", "segments"):
+            values: list[str] = getattr(self, key)
+            if values:
+                parts.append(f"{key} {'/'.join(values)}")
+        return parts
+
     def active_at(self, moment: datetime) -> bool:
         """Whether ``moment`` lies in ``[active_from, active_until)``."""
         if self.active_from is not None and moment < self.active_from:
@@ -162,6 +171,7 @@ class Rule(_Strict):
             parts.append(f"after {self.activates_after}")
         if self.round_up_to is not None:
             parts.append(f"to end of {self.round_up_to}")
+        parts += self.when.describe()
         if self.warn_before:
             parts.append("warn " + "/".join(str(lead) for lead in self.warn_before))
         if self.limit.once_per_customer:
