@@ -8,7 +8,7 @@ the cross-checks on whatever validated. Only a file without any problem becomes 
 from __future__ import annotations
 
 import typing
-from collections.abc import Hashable, Mapping
+from collections.abc import Mapping
 from functools import cache
 from pathlib import Path
 from typing import Annotated, Any, cast
@@ -19,10 +19,9 @@ from pydantic import BaseModel, TypeAdapter, ValidationError
 from streams.rules.crosscheck import cross_problems
 from streams.rules.errors import Problem, RulesError
 from streams.rules.model import Name, Rule, RulesFile, Segment
+from streams.rules.yamlsource import Loc, line_of, line_of_place, read_yaml
 
 __all__ = ["Problem", "RulesError", "load_rules", "parse_rules"]
-
-Loc = tuple[int | str, ...]
 
 
 def load_rules(path: str | Path) -> RulesFile:
@@ -36,7 +35,7 @@ def load_rules(path: str | Path) -> RulesFile:
 
 def parse_rules(text: str, source_name: str = "<rules>") -> RulesFile:
     """Validate the YAML ``text`` of a rules file; raise RulesError listing every problem."""
-    data, root, problems = _read_yaml(text)
+    data, root, problems = read_yaml(text)
     if root is None:
         # After a YAML syntax error nothing more can be said about the content.
         problems = problems or [Problem("(file)", "the rules file is empty")]
@@ -80,7 +79,7 @@ def _validate(data: Mapping[Any, Any], root: yaml.Node) -> list[Problem]:
         problems += _check(TypeAdapter(Rule), raw, loc, root)
         partial_rules.append(_partial(Rule, raw))
     for problem in cross_problems(partial_rules, segment_names):
-        line = _line_of_place(problem.place, root)
+        line = line_of_place(problem.place, root)
         problems.append(Problem(problem.place, problem.message, line))
     return problems
 
@@ -137,7 +136,7 @@ def _unknown(model: type[BaseModel] | None, loc: Loc, root: yaml.Node) -> Proble
 
 
 def _place(loc: Loc, message: str, root: yaml.Node) -> Problem:
-    return Problem(_format(loc), message, _line_of(root, loc))
+    return Problem(_format(loc), message, line_of(root, loc))
 
 
 def _format(loc: Loc) -> str:
@@ -224,78 +223,3 @@ def _adapter(model: type[BaseModel], name: str) -> TypeAdapter[Any]:
     # Constraints such as Field(gt=0) live in the metadata: keep them with the type.
     annotated: Any = cast(Any, Annotated)[(field.annotation, *field.metadata)]
     return TypeAdapter(annotated)
-
-
-class _Loader(yaml.SafeLoader):
-    """A safe YAML loader that records keys given twice (PyYAML silently keeps the last)."""
-
-    def __init__(self, stream: str) -> None:
-        super().__init__(stream)
-        self.duplicates: list[Problem] = []
-
-    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Hashable, Any]:
-        seen: dict[str, int] = {}
-        for key_node, _ in node.value:
-            if isinstance(key_node, yaml.ScalarNode) and key_node.tag != "tag:yaml.org,2002:merge":
-                line = key_node.start_mark.line + 1
-                if key_node.value in seen:
-                    self.duplicates.append(
-                        Problem(
-                            f"line {line}",
-                            f"key {key_node.value!r} is given twice (first on line "
-                            f"{seen[key_node.value]}); only one may stay",
-                            line,
-                        )
-                    )
-                seen.setdefault(key_node.value, line)
-        return super().construct_mapping(node, deep=deep)
-
-
-def _read_yaml(text: str) -> tuple[Any, yaml.Node | None, list[Problem]]:
-    loader = _Loader(text)
-    try:
-        root = loader.get_single_node()
-        data = loader.construct_document(root) if root is not None else None
-    except yaml.MarkedYAMLError as error:
-        mark = error.problem_mark or error.context_mark
-        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "(yaml)"
-        message = f"YAML syntax: {error.problem or error}"
-        if error.context:
-            message += f" ({error.context})"
-        return None, None, [Problem(where, message, mark.line + 1 if mark else None)]
-    except yaml.YAMLError as error:
-        return None, None, [Problem("(yaml)", f"YAML syntax: {error}")]
-    finally:
-        loader.dispose()
-    return data, root, list(loader.duplicates)
-
-
-def _line_of(root: yaml.Node, loc: Loc) -> int | None:
-    """The 1-based line of the YAML node at ``loc`` (or of the nearest enclosing one)."""
-    node = root
-    for part in loc:
-        child: yaml.Node | None = None
-        if isinstance(node, yaml.MappingNode):
-            for key_node, value_node in node.value:
-                if isinstance(key_node, yaml.ScalarNode) and key_node.value == str(part):
-                    child = value_node if part != loc[-1] or _is_container(value_node) else key_node
-        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int):
-            child = node.value[part] if part < len(node.value) else None
-        if child is None:
-            break
-        node = child
-    return int(node.start_mark.line) + 1
-
-
-def _is_container(node: yaml.Node) -> bool:
-    return isinstance(node, yaml.MappingNode | yaml.SequenceNode)
-
-
-def _line_of_place(place: str, root: yaml.Node) -> int | None:
-    loc: list[int | str] = []
-    for token in place.replace("[", ".[").split("."):
-        if token.startswith("["):
-            loc.append(int(token[1:-1]))
-        elif token:
-            loc.append(token)
-    return _line_of(root, tuple(loc))
