@@ -1,0 +1,341 @@
+"""The Redis ledger adapter: one atomic script per state change, optimistic concurrency for
+the inputs computed in Python (segment statistics, refund shares), typed outcomes.
+
+The flow for an input event: read what the pure core needs (version, statistics, order) in one
+round trip, run the core, call the script with the version it saw. A script answers ``stale``
+when the version moved (another worker touched the customer, e.g. during a rebalance) and the
+call is retried from the read. Caps, once-per-customer, redemption and timers are decided
+inside the scripts, from the state as it is at that moment.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from datetime import datetime, timedelta
+from typing import Any
+
+from redis.asyncio import Redis
+from redis.commands.core import AsyncScript
+from redis.exceptions import ResponseError
+
+from schemas.inputs import AppInstall, CampaignLaunch, InputEvent, Purchase, RedemptionRequest
+from schemas.inputs import Refund as RefundEvent
+from streams.core.accrual import plan_accruals, plan_campaign_lot
+from streams.core.clawback import clawback_points
+from streams.core.ids import SOURCE_APP_INSTALLS, SOURCE_PURCHASES
+from streams.core.model import CustomerStats
+from streams.core.segments import apply_purchase, segment_matches
+from streams.ledger.codec import decode_reply, digest, encode_request, pairs, plan_request, text
+from streams.ledger.codec import to_ms as ms
+from streams.ledger.errors import (
+    LedgerNotStartedError,
+    ScriptError,
+    StaleVersionError,
+    UnexpectedReplyError,
+)
+from streams.ledger.keys import IDEMPOTENCY_TTL_SECONDS, ShardKeys, check_prefix
+from streams.ledger.outbox import OutboxEntry
+from streams.ledger.outcomes import (
+    Accrued,
+    CampaignApplied,
+    ClawedBack,
+    Conflict,
+    Duplicate,
+    Fired,
+    Ignored,
+    LaunchOutcome,
+    Outcome,
+    Redeemed,
+)
+from streams.ledger.scripts import Scripts
+from streams.ledger.view import CustomerView, StoredOrder, build_view, stats_from
+from streams.partitioning import partition_for
+from streams.rules.model import RulesFile
+
+log = logging.getLogger(__name__)
+
+# Input kinds of the idempotency keys: the input topics without their prefix.
+KIND_PURCHASE, KIND_INSTALL = SOURCE_PURCHASES, SOURCE_APP_INSTALLS
+KIND_REDEMPTION, KIND_REFUND = "redemptions", "refunds"
+
+
+class Ledger:
+    """The customers' lots in Redis. Construct (no I/O), ``await start()``, then use."""
+
+    def __init__(
+        self,
+        client: Redis,
+        *,
+        prefix: str,
+        partitions: int,
+        rules: RulesFile,
+        order_retention: timedelta = timedelta(days=30),
+        idempotency_ttl_seconds: int = IDEMPOTENCY_TTL_SECONDS,
+        max_attempts: int = 10,
+    ) -> None:
+        if partitions <= 0:
+            raise ValueError("partitions must be positive")
+        self.client = client
+        self.prefix = check_prefix(prefix)
+        self.partitions = partitions
+        self.rules = rules
+        self._retention_ms = int(order_retention.total_seconds() * 1000)
+        self._ttl = idempotency_ttl_seconds
+        self._attempts = max_attempts
+        self._scripts: Scripts | None = None
+
+    async def start(self) -> None:
+        """Register and load the scripts (a broken script fails here, not on first use)."""
+        scripts = Scripts.register(self.client)
+        await scripts.load(self.client)
+        self._scripts = scripts
+
+    @property
+    def scripts(self) -> Scripts:
+        """The registered scripts."""
+        if self._scripts is None:
+            raise LedgerNotStartedError("call await Ledger.start() first")
+        return self._scripts
+
+    def shard_of(self, customer_id: str) -> int:
+        """The customer's shard: its Kafka partition."""
+        return partition_for(customer_id, self.partitions)
+
+    def keys(self, shard: int) -> ShardKeys:
+        """The keys of one shard."""
+        return ShardKeys(self.prefix, shard)
+
+    def _keys(self, customer_id: str, kind: str | None, event_id: str) -> list[str]:
+        k = self.keys(self.shard_of(customer_id))
+        keys = [k.customer(customer_id), k.timers, k.outbox, k.names]
+        if kind is not None:
+            keys.append(k.idempotency(kind, event_id))
+        return keys
+
+    async def read_stats(
+        self, customer_id: str, order_id: str | None = None
+    ) -> tuple[int, CustomerStats, StoredOrder | None]:
+        """``(version, statistics, order record)`` of a customer, in one round trip."""
+        key = self.keys(self.shard_of(customer_id)).customer(customer_id)
+        fields = ["v", "n", "t", "p", f"O{order_id}" if order_id is not None else "v"]
+        values = [None if v is None else text(v) for v in await self.client.hmget(key, fields)]
+        version, stats = stats_from(dict(zip(fields[:4], values[:4], strict=True)))
+        order = StoredOrder.parse(values[4]) if order_id is not None and values[4] else None
+        return version, stats, order
+
+    async def _run(
+        self, script: AsyncScript, keys: list[str], request: dict[str, Any]
+    ) -> dict[str, Any]:
+        try:
+            return decode_reply(await script(keys=keys, args=[encode_request(request)]))
+        except ResponseError as error:
+            raise ScriptError(str(error)) from error
+
+    async def _retrying(self, attempt: Callable[[], Awaitable[dict[str, Any]]]) -> dict[str, Any]:
+        for _ in range(self._attempts):
+            reply = await attempt()
+            if reply["status"] != "stale":
+                return reply
+            log.info("customer version moved (now %s), retrying", reply.get("version"))
+        raise StaleVersionError(f"the customer kept changing over {self._attempts} attempts")
+
+    async def apply(self, event: InputEvent, now: datetime) -> Outcome | LaunchOutcome:
+        """Apply one input event at service time ``now``: one call per event, any kind."""
+        if isinstance(event, Purchase | AppInstall):
+            return await self.accrue(event, now)
+        if isinstance(event, RedemptionRequest):
+            return await self.redeem(event, now)
+        if isinstance(event, RefundEvent):
+            return await self.refund(event, now)
+        return await self.launch_campaign(event, now)
+
+    async def accrue(self, event: Purchase | AppInstall, now: datetime) -> Outcome:
+        """A purchase (statistics, order record, lots) or an app install (lots)."""
+        is_purchase = isinstance(event, Purchase)
+        kind = KIND_PURCHASE if is_purchase else KIND_INSTALL
+        keys = self._keys(event.customer_id, kind, event.event_id)
+
+        async def attempt() -> dict[str, Any]:
+            order_id = event.order_id if isinstance(event, Purchase) else None
+            version, stats, order = await self.read_stats(event.customer_id, order_id)
+            plans = plan_accruals(event, self.rules, stats, kind)
+            request: dict[str, Any] = {
+                "digest": digest(event),
+                "ttl": self._ttl,
+                "customer": event.customer_id,
+                "expect": version,
+                "now": ms(now),
+                "src": event.event_id,
+                "lots": [plan_request(p) for p in plans],
+            }
+            if isinstance(event, Purchase):
+                after = apply_purchase(stats, event)
+                assert after.last_purchase_at is not None  # noqa: S101 - set by a purchase
+                request["stats"] = {
+                    "n": after.purchases,
+                    "t": format(after.total_amount, "f"),
+                    "p": ms(after.last_purchase_at),
+                }
+                amount = event.amount + (order.amount if order is not None else 0)
+                request["order"] = {
+                    "id": event.order_id,
+                    "amount": format(amount, "f"),
+                    "ret": self._retention_ms,
+                }
+            return await self._run(self.scripts.accrue, keys, request)
+
+        return self._outcome(kind, event.event_id, await self._retrying(attempt))
+
+    async def redeem(self, event: RedemptionRequest, now: datetime) -> Outcome:
+        """All-or-nothing redemption against the active points at ``now``."""
+        request = {
+            "digest": digest(event),
+            "ttl": self._ttl,
+            "customer": event.customer_id,
+            "event": event.event_id,
+            "order": event.order_id,
+            "points": event.points,
+            "now": ms(now),
+        }
+        keys = self._keys(event.customer_id, KIND_REDEMPTION, event.event_id)
+        reply = await self._run(self.scripts.redeem, keys, request)
+        return self._outcome(KIND_REDEMPTION, event.event_id, reply)
+
+    async def refund(self, event: RefundEvent, now: datetime) -> Outcome:
+        """Claw back the order's lots: all, or the cumulative refunded share (floored)."""
+        keys = self._keys(event.customer_id, KIND_REFUND, event.event_id)
+
+        async def attempt() -> dict[str, Any]:
+            version, _, order = await self.read_stats(event.customer_id, event.order_id)
+            request: dict[str, Any] = {
+                "digest": digest(event),
+                "ttl": self._ttl,
+                "customer": event.customer_id,
+                "expect": version,
+                "now": ms(now),
+                "event": event.event_id,
+                "order": event.order_id,
+                "refunded": "0",
+                "targets": {},
+            }
+            if order is not None:
+                after = order.amount if event.amount is None else order.refunded + event.amount
+                after = min(after, order.amount)
+                request["refunded"] = format(after, "f")
+                request["targets"] = {
+                    lot_id: max(clawed, clawback_points(orig, order.amount, after))
+                    for lot_id, orig, clawed in order.lots
+                }
+            return await self._run(self.scripts.refund, keys, request)
+
+        return self._outcome(KIND_REFUND, event.event_id, await self._retrying(attempt))
+
+    async def grant_campaign(
+        self, event: CampaignLaunch, customer_id: str, now: datetime
+    ) -> Outcome:
+        """Grant the campaign's lot to one customer if it is in the segment (idempotent)."""
+        segment = self.rules.segments.get(event.segment)
+        keys = self._keys(customer_id, None, event.event_id)
+
+        async def attempt() -> dict[str, Any]:
+            version, stats, _ = await self.read_stats(customer_id)
+            if segment is None or not segment_matches(segment, stats, event.occurred_at):
+                return {"status": "ignored", "reason": "not_in_segment"}
+            plan = plan_campaign_lot(event, customer_id, self.rules)
+            request = {
+                "digest": digest(event),
+                "event": event.event_id,
+                "customer": customer_id,
+                "expect": version,
+                "now": ms(now),
+                "lot": plan_request(plan),
+            }
+            return await self._run(self.scripts.grant, keys, request)
+
+        return self._outcome("campaigns", event.event_id, await self._retrying(attempt))
+
+    async def launch_campaign(self, event: CampaignLaunch, now: datetime) -> LaunchOutcome:
+        """Grant a campaign to every known customer of its segment, shard by shard.
+
+        Safe to repeat after a crash half-way: each customer's grant is idempotent.
+        """
+        granted = customers = 0
+        pattern = self.keys(0).customer_pattern().replace("{s0}", "{s*}")
+        async for raw in self.client.scan_iter(match=pattern, count=500):
+            key = text(raw)
+            customer_id = key.split("}:c:", 1)[1]
+            customers += 1
+            outcome = await self.grant_campaign(event, customer_id, now)
+            if isinstance(outcome, Conflict):
+                return outcome
+            granted += isinstance(outcome, Accrued) and bool(outcome.lots)
+        log.info("campaign %s granted to %s of %s", event.campaign_id, granted, customers)
+        return CampaignApplied(granted=granted, customers=customers)
+
+    def _outcome(self, kind: str, event_id: str, reply: dict[str, Any]) -> Outcome:
+        status = reply["status"]
+        version = int(reply.get("version", 0))
+        if status == "duplicate":
+            return Duplicate(original=str(reply.get("original", "")))
+        if status == "conflict":
+            log.warning("%s event %s repeated with another payload", kind, event_id)
+            return Conflict(kind=kind, event_id=event_id)
+        if status in ("ignored", "already_granted"):
+            return Ignored(reason=str(reply.get("reason", status)))
+        if status == "applied" and "lots" in reply:
+            lots = tuple((str(i), int(p)) for i, p in pairs(reply["lots"]))
+            skipped = tuple((str(i), str(r)) for i, r in pairs(reply.get("skipped")))
+            return Accrued(version=version, lots=lots, skipped=skipped)
+        if status in ("accepted", "rejected"):
+            return Redeemed(status=status, version=version, balance=int(reply["balance"]))
+        if status in ("applied", "unknown_order"):
+            return ClawedBack(status=status, version=version)
+        raise UnexpectedReplyError(f"unexpected script reply {reply!r}")
+
+    async def fire_due(self, shard: int, now: datetime, limit: int = 100) -> list[Fired]:
+        """Handle the due timers of up to ``limit`` customers of ``shard`` (one pipeline)."""
+        k = self.keys(shard)
+        due = [
+            text(c) for c in await self.client.zrangebyscore(k.timers, "-inf", ms(now), 0, limit)
+        ]
+        if not due:
+            return []
+        async with self.client.pipeline(transaction=False) as pipe:
+            for customer_id in due:
+                keys = [k.customer(customer_id), k.timers, k.outbox, k.names]
+                await self.scripts.fire(keys=keys, args=[customer_id, ms(now)], client=pipe)
+            replies = await pipe.execute()
+        fired = []
+        for customer_id, reply in zip(due, replies, strict=True):
+            data = decode_reply(reply)
+            fired.append(
+                Fired(customer_id, int(data.get("version", 0)), int(data.get("events", 0)))
+            )
+        return fired
+
+    async def customer_view(self, customer_id: str, now: datetime) -> CustomerView | None:
+        """Balance, pending points, next expiry and the active and pending lots; None if unknown."""
+        k = self.keys(self.shard_of(customer_id))
+        async with self.client.pipeline(transaction=False) as pipe:
+            pipe.hgetall(k.customer(customer_id))
+            pipe.hgetall(k.names)
+            record, names = await pipe.execute()
+        if not record:
+            return None
+        fields = {text(f): text(v) for f, v in record.items()}
+        return build_view(customer_id, fields, {text(f): text(v) for f, v in names.items()}, now)
+
+    async def read_outbox(self, shard: int, count: int = 500) -> list[OutboxEntry]:
+        """The oldest ``count`` undelivered outbox entries of ``shard``, oldest first."""
+        entries = await self.client.xrange(self.keys(shard).outbox, "-", "+", count=count)
+        return [OutboxEntry.parse(entry_id, fields or {}) for entry_id, fields in entries or []]
+
+    async def trim_outbox(self, shard: int, upto_id: str) -> int:
+        """Drop the entries up to and including ``upto_id`` (delivered); returns how many."""
+        ms_part, seq = upto_id.split("-")
+        return int(
+            await self.client.xtrim(
+                self.keys(shard).outbox, minid=f"{ms_part}-{int(seq) + 1}", approximate=False
+            )
+        )

@@ -1,0 +1,18 @@
+-- Fire one customer's due timers at `now` (the service clock, from the caller): warnings
+-- (coalesced, once per lead), activations, burns, order-record expiry; then reschedule the
+-- customer's single entry in the shard's timer index. Naturally idempotent: state, not
+-- events, decides what is due.
+-- KEYS: customer hash, shard timers, shard outbox, shard names. ARGV: customer id, now (ms).
+local ckey, tkey, xkey = KEYS[1], KEYS[2], KEYS[3]
+NAMES = KEYS[4]
+local customer = ARGV[1]
+local now = need_int(tonumber(ARGV[2]), 'now')
+if redis.call('EXISTS', ckey) == 0 then
+  redis.call('ZREM', tkey, customer)
+  return cjson.encode({status = 'gone'})
+end
+local st = load(ckey)
+st.customer = customer
+advance(st, now)
+local v = finish(st, now, tkey, xkey)
+return cjson.encode({status = 'fired', version = I(v), events = #st.out})

@@ -1,0 +1,476 @@
+-- Shared helpers of the ledger scripts. streams/ledger/scripts.py prepends this file to every
+-- script, so each script is still ONE atomic EVALSHA. Layout of keys and packed values:
+-- streams/ledger/keys.py. Rules kept here:
+--   * nothing before finish() writes, except interning names (idempotent, harmless if the
+--     script later fails): a Lua error half-way is not rolled back;
+--   * integers stay below 2^53 and are formatted with %d (tostring and cjson print 14 digits);
+--   * the time is always `now` from the caller (the service clock), never redis TIME.
+
+local RS, US = '\30', '\31'
+local DIG = '0123456789abcdefghijklmnopqrstuvwxyz'
+
+local function I(n)
+  return string.format('%d', n)
+end
+
+local function b36(n)
+  if n == 0 then return '0' end
+  local sign = ''
+  if n < 0 then sign = '-'; n = -n end
+  local parts = {}
+  while n > 0 do
+    local d = n % 36
+    table.insert(parts, 1, string.sub(DIG, d + 1, d + 1))
+    n = (n - d) / 36
+  end
+  return sign .. table.concat(parts)
+end
+
+local function d36(s)
+  if string.sub(s, 1, 1) == '-' then return -tonumber(string.sub(s, 2), 36) end
+  return tonumber(s, 36)
+end
+
+local function split(s, sep)
+  local out, start = {}, 1
+  if s == '' then return out end
+  while true do
+    local i = string.find(s, sep, start, true)
+    if not i then out[#out + 1] = string.sub(s, start); return out end
+    out[#out + 1] = string.sub(s, start, i - 1)
+    start = i + 1
+  end
+end
+
+-- Byte order (= code point order for UTF-8), like Python's str comparison; Lua's own `<`
+-- uses strcoll, which depends on the server's locale.
+local function bytes_lt(a, b)
+  local n = math.min(#a, #b)
+  for i = 1, n do
+    local x, y = string.byte(a, i), string.byte(b, i)
+    if x ~= y then return x < y end
+  end
+  return #a < #b
+end
+
+local function need_int(x, what)
+  if type(x) ~= 'number' or x ~= math.floor(x) or x < -9007199254740991 or x > 9007199254740991 then
+    error('ledger: ' .. what .. ' must be an integer below 2^53, got ' .. tostring(x))
+  end
+  return x
+end
+
+local function need_str(x, what)
+  if type(x) ~= 'string' or x == '' then error('ledger: ' .. what .. ' must be a non-empty string') end
+  return x
+end
+
+-- Interned names: rule ids, campaign ids and leads are stored as short base-36 codes.
+local NAMES = nil
+local name_cache, code_cache = {}, {}
+
+local function intern(name)
+  local code = code_cache[name]
+  if code then return code end
+  code = redis.call('HGET', NAMES, '=' .. name)
+  if not code then
+    code = b36(redis.call('HINCRBY', NAMES, '#', 1))
+    redis.call('HSET', NAMES, '=' .. name, code, '#' .. code, name)
+  end
+  code_cache[name] = code
+  name_cache[code] = name
+  return code
+end
+
+local function name_of(code)
+  local name = name_cache[code]
+  if name then return name end
+  name = redis.call('HGET', NAMES, '#' .. code)
+  if not name then error('ledger: unknown name code ' .. code) end
+  name_cache[code] = name
+  return name
+end
+
+-- A lot in memory: id, code (origin), orig, rem, iss, act, exp, warned = set of lead codes
+-- already warned (its own leads or others' that covered it), w = its own warning plans
+-- {lead = code, due = ms, coal = ms}, kept after warning (see fire_warnings).
+local function unpack_lot(id, packed)
+  local f = split(packed, ',')
+  local iss = d36(f[4])
+  local exp = iss + d36(f[6])
+  local lot = {id = id, code = f[1], orig = d36(f[2]), rem = d36(f[3]), iss = iss,
+               act = iss + d36(f[5]), exp = exp, warned = {}, w = {}}
+  for _, lead in ipairs(split(f[7] or '', '.')) do lot.warned[lead] = true end
+  for _, spec in ipairs(split(f[8] or '', ';')) do
+    local p = split(spec, ':')
+    table.insert(lot.w, {lead = p[1], due = exp - d36(p[2]), coal = exp + d36(p[3])})
+  end
+  return lot
+end
+
+local function pack_lot(lot)
+  local ws = {}
+  for _, w in ipairs(lot.w) do
+    ws[#ws + 1] = w.lead .. ':' .. b36(lot.exp - w.due) .. ':' .. b36(w.coal - lot.exp)
+  end
+  local warned = {}
+  for lead in pairs(lot.warned) do warned[#warned + 1] = lead end
+  table.sort(warned)
+  return table.concat({lot.code, b36(lot.orig), b36(lot.rem), b36(lot.iss), b36(lot.act - lot.iss),
+                       b36(lot.exp - lot.iss), table.concat(warned, '.'), table.concat(ws, ';')},
+                      ',')
+end
+
+-- An order: amount and refunded (decimal text, Python does the math), deadline (ms) after
+-- which the record is dropped, and its lots {id, orig, clawed, code}.
+local function unpack_order(packed)
+  local f = split(packed, RS)
+  local order = {amount = f[1], refunded = f[2], deadline = d36(f[3]), lots = {}}
+  for i = 4, #f do
+    local p = split(f[i], US)
+    table.insert(order.lots, {id = p[1], orig = d36(p[2]), clawed = d36(p[3]), code = p[4]})
+  end
+  return order
+end
+
+local function pack_order(order)
+  local parts = {order.amount, order.refunded, b36(order.deadline)}
+  for _, l in ipairs(order.lots) do
+    parts[#parts + 1] = table.concat({l.id, b36(l.orig), b36(l.clawed), l.code}, US)
+  end
+  return table.concat(parts, RS)
+end
+
+-- The customer's whole state (one HGETALL) plus the pending writes of this script.
+local function load(ckey)
+  local st = {key = ckey, meta = {}, lots = {}, byid = {}, orders = {}, put = {}, del = {},
+              out = {}, changed = false, touched = false}
+  local raw = redis.call('HGETALL', ckey)
+  for i = 1, #raw, 2 do
+    local f, v = raw[i], raw[i + 1]
+    local kind = string.sub(f, 1, 1)
+    if kind == 'L' then
+      local lot = unpack_lot(string.sub(f, 2), v)
+      st.lots[#st.lots + 1] = lot
+      st.byid[lot.id] = lot
+    elseif kind == 'O' then
+      st.orders[string.sub(f, 2)] = unpack_order(v)
+    else
+      st.meta[f] = v
+    end
+  end
+  st.exists = #raw > 0
+  return st
+end
+
+local function meta_int(st, field)
+  return tonumber(st.meta[field] or '0')
+end
+
+local function set_meta(st, field, value)
+  st.meta[field] = value
+  st.put[field] = value
+  st.del[field] = nil
+  st.touched = true
+end
+
+local function add_total(st, field, points)
+  set_meta(st, field, I(meta_int(st, field) + points))
+end
+
+local function save_lot(lot, st)
+  lot.dirty = true
+  st.touched = true
+end
+
+local function drop_lot(st, lot)
+  lot.gone = true
+  st.byid[lot.id] = nil
+  st.touched = true
+end
+
+local function origin(lot, tbl)
+  local name = name_of(lot.code)
+  local kind = string.sub(name, 1, 1)
+  if kind == 'r' then tbl.rule = string.sub(name, 3) else tbl.camp = string.sub(name, 3) end
+  return tbl
+end
+
+local function emit(st, typ, tbl)
+  tbl.c = st.customer
+  st.out[#st.out + 1] = {typ, cjson.encode(tbl)}
+end
+
+local function live(st, now)
+  local out = {}
+  for _, lot in ipairs(st.lots) do
+    if not lot.gone and lot.rem > 0 and lot.exp > now then out[#out + 1] = lot end
+  end
+  return out
+end
+
+local function balances(st, now)
+  local bal, pend, nx_at, nx_pts = 0, 0, nil, 0
+  for _, lot in ipairs(live(st, now)) do
+    if lot.act <= now then
+      bal = bal + lot.rem
+      if nx_at == nil or lot.exp < nx_at then nx_at, nx_pts = lot.exp, lot.rem
+      elseif lot.exp == nx_at then nx_pts = nx_pts + lot.rem end
+    else
+      pend = pend + lot.rem
+    end
+  end
+  return bal, pend, nx_at, nx_pts
+end
+
+local function by_deadline(a, b)
+  if a.exp ~= b.exp then return a.exp < b.exp end
+  if a.iss ~= b.iss then return a.iss < b.iss end
+  return bytes_lt(a.id, b.id)
+end
+
+local function by_expiry(a, b)
+  if a.exp ~= b.exp then return a.exp < b.exp end
+  return bytes_lt(a.id, b.id)
+end
+
+local function mark_warned(st, lot, lead)
+  lot.warned[lead] = true
+  save_lot(lot, st)
+end
+
+-- Of a live lot's own plans due at `now`, the latest (shortest lead) is the one to send; the
+-- longer ones due too are marked warned silently: never "3 days left" after "1 day left".
+local function lead_to_fire(st, lot, now)
+  local latest = nil
+  for _, w in ipairs(lot.w) do
+    if w.due <= now and (latest == nil or w.due > latest.due) then latest = w end
+  end
+  if latest == nil then return nil end
+  for _, w in ipairs(lot.w) do
+    if w.due <= now and w ~= latest and not lot.warned[w.lead] then mark_warned(st, lot, w.lead) end
+  end
+  if lot.warned[latest.lead] then return nil end
+  return latest
+end
+
+-- Warnings due at `now` (mirrors streams.core.warnings.fire_due_warnings): the earliest due
+-- plan triggers ONE warning for its lead covering every live lot not yet warned for that lead
+-- whose expires_at <= the trigger's coalesce_until, whether or not its own rule lists the lead.
+local function fire_warnings(st, now)
+  while true do
+    local tl, tw = nil, nil
+    for _, lot in ipairs(live(st, now)) do
+      local w = lead_to_fire(st, lot, now)
+      if w and (tw == nil or w.due < tw.due or (w.due == tw.due and by_expiry(lot, tl))) then
+        tl, tw = lot, w
+      end
+    end
+    if tw == nil then return end
+    local covered, points = {}, 0
+    for _, lot in ipairs(live(st, now)) do
+      if lot.exp <= tw.coal and not lot.warned[tw.lead] then
+        mark_warned(st, lot, tw.lead)
+        covered[#covered + 1] = lot
+        points = points + lot.rem
+      end
+    end
+    table.sort(covered, by_expiry)
+    local lots = {}
+    for _, lot in ipairs(covered) do
+      lots[#lots + 1] = {lot = lot.id, pts = I(lot.rem), exp = I(lot.exp)}
+    end
+    local bal = balances(st, now)
+    emit(st, 'warning', {lead = string.sub(name_of(tw.lead), 3), trig = tl.id, pts = I(points),
+                         exp = I(covered[1].exp), bal = I(bal), at = I(now), lots = lots})
+  end
+end
+
+-- Bring the customer up to `now`: warnings, activations (balance changes), burns, order GC.
+local function advance(st, now)
+  fire_warnings(st, now)
+  local seen = tonumber(st.meta.s or '0')
+  for _, lot in ipairs(st.lots) do
+    if not lot.gone then
+      if lot.exp <= now then
+        emit(st, 'burned', origin(lot, {lot = lot.id, pts = I(lot.rem), exp = I(lot.exp)}))
+        add_total(st, 'tb', lot.rem)
+        drop_lot(st, lot)
+        st.changed = true
+      elseif lot.act <= now and lot.act > seen then
+        st.changed = true
+      end
+    end
+  end
+  local og = tonumber(st.meta.og or '')
+  if og and og <= now then
+    local nxt = nil
+    for oid, order in pairs(st.orders) do
+      if order.deadline <= now then
+        st.orders[oid] = nil
+        st.del['O' .. oid] = true
+        st.touched = true
+      elseif nxt == nil or order.deadline < nxt then
+        nxt = order.deadline
+      end
+    end
+    if nxt then
+      set_meta(st, 'og', I(nxt))
+    else
+      st.meta.og = nil
+      st.put.og = nil
+      st.del.og = true
+    end
+  end
+end
+
+local function put_order(st, oid, order)
+  st.orders[oid] = order
+  st.put['O' .. oid] = pack_order(order)
+  st.touched = true
+  local og = tonumber(st.meta.og or '')
+  if og == nil or order.deadline < og then set_meta(st, 'og', I(order.deadline)) end
+end
+
+local function next_timer(st, now)
+  local t = tonumber(st.meta.og or '')
+  for _, lot in ipairs(live(st, now)) do
+    local cand = lot.exp
+    if lot.act > now and lot.act < cand then cand = lot.act end
+    for _, w in ipairs(lot.w) do
+      if w.due < cand and not lot.warned[w.lead] then cand = w.due end
+    end
+    if t == nil or cand < t then t = cand end
+  end
+  return t
+end
+
+-- Write everything: version bump + BalanceSnapshot when balance-visible state changed, the
+-- hash fields, the customer's timer entry, the outbox entries. Returns the version.
+local function finish(st, now, tkey, xkey)
+  local v = meta_int(st, 'v')
+  if st.changed then
+    v = v + 1
+    set_meta(st, 'v', I(v))
+    local bal, pend, nx_at, nx_pts = balances(st, now)
+    local snap = {bal = I(bal), pend = I(pend), at = I(now), v = I(v)}
+    if nx_at then snap.nx_at = I(nx_at); snap.nx_pts = I(nx_pts) end
+    emit(st, 'balance', snap)
+  end
+  if st.touched then
+    if tonumber(st.meta.s or '0') < now then set_meta(st, 's', I(now)) end
+    for _, lot in ipairs(st.lots) do
+      if lot.gone then st.del['L' .. lot.id] = true
+      elseif lot.dirty then st.put['L' .. lot.id] = pack_lot(lot) end
+    end
+    local args = {}
+    for f, val in pairs(st.put) do
+      args[#args + 1] = f
+      args[#args + 1] = val
+      if #args >= 200 then redis.call('HSET', st.key, unpack(args)); args = {} end
+    end
+    if #args > 0 then redis.call('HSET', st.key, unpack(args)) end
+    local dels = {}
+    for f in pairs(st.del) do
+      if st.put[f] == nil then dels[#dels + 1] = f end
+      if #dels >= 200 then redis.call('HDEL', st.key, unpack(dels)); dels = {} end
+    end
+    if #dels > 0 then redis.call('HDEL', st.key, unpack(dels)) end
+  end
+  local t = next_timer(st, now)
+  if t then redis.call('ZADD', tkey, t, st.customer) else redis.call('ZREM', tkey, st.customer) end
+  for _, entry in ipairs(st.out) do
+    redis.call('XADD', xkey, '*', 't', entry[1], 'd', entry[2])
+  end
+  return v
+end
+
+-- Idempotency: the key holds "<digest>\30<outcome>" for `ttl` seconds.
+local function seen_before(ikey, digest)
+  local old = redis.call('GET', ikey)
+  if not old then return nil end
+  local i = string.find(old, RS, 1, true)
+  if string.sub(old, 1, i - 1) ~= digest then
+    return cjson.encode({status = 'conflict'})
+  end
+  return cjson.encode({status = 'duplicate', original = string.sub(old, i + 1)})
+end
+
+local function remember(ikey, digest, outcome, ttl)
+  redis.call('SET', ikey, digest .. RS .. outcome, 'EX', ttl)
+end
+
+-- Plans (from the pure core, via Python) are checked before anything is written.
+local function check_plan(p)
+  need_str(p.id, 'lot id')
+  need_str(p.origin, 'lot origin')
+  local kind = string.sub(p.origin, 1, 2)
+  if kind ~= 'r:' and kind ~= 'c:' then error('ledger: origin must be r:<rule> or c:<campaign>') end
+  if need_int(p.pts, 'points') <= 0 then error('ledger: points must be > 0') end
+  need_int(p.iss, 'issued_at')
+  need_int(p.act, 'activates_at')
+  need_int(p.exp, 'expires_at')
+  if not (p.iss <= p.act and p.act < p.exp) then
+    error('ledger: need issued_at <= activates_at < expires_at')
+  end
+  for _, w in ipairs(p.w or {}) do
+    need_str(w[1], 'lead')
+    if need_int(w[2], 'warning due') > p.exp or need_int(w[3], 'coalesce_until') < p.exp then
+      error('ledger: need due <= expires_at <= coalesce_until')
+    end
+  end
+  if p.cap then
+    need_int(p.cap[1], 'cap max_points')
+    need_int(p.cap[2], 'cap window_start')
+  end
+end
+
+-- The points a capped rule gave in [window_start, +inf), from "G<code>" = "iss:pts;...".
+local function granted_since(st, code, since)
+  local total = 0
+  for _, g in ipairs(split(st.meta['G' .. code] or '', ';')) do
+    local p = split(g, ':')
+    if d36(p[1]) >= since then total = total + d36(p[2]) end
+  end
+  return total
+end
+
+-- Keep grants newer than one more window before this one: enough for events that arrive up to
+-- one cap window late; older ones can no longer count and are pruned to bound memory.
+local function record_grant(st, code, iss, pts, window_start)
+  local keep_from = window_start - (iss - window_start)
+  local kept = {}
+  for _, g in ipairs(split(st.meta['G' .. code] or '', ';')) do
+    if d36(split(g, ':')[1]) >= keep_from then kept[#kept + 1] = g end
+  end
+  kept[#kept + 1] = b36(iss) .. ':' .. b36(pts)
+  set_meta(st, 'G' .. code, table.concat(kept, ';'))
+end
+
+-- Make one planned lot, applying once-per-customer and the cap. Returns the lot or nil, reason.
+local function make_lot(st, p, src)
+  if st.byid[p.id] then return nil, 'exists' end
+  local code = intern(p.origin)
+  if p.once and st.meta['U' .. code] then return nil, 'once_per_customer' end
+  local pts = p.pts
+  if p.cap then
+    local left = p.cap[1] - granted_since(st, code, p.cap[2])
+    if left <= 0 then return nil, 'cap' end
+    if pts > left then pts = left end
+    record_grant(st, code, p.iss, pts, p.cap[2])
+  end
+  if p.once then set_meta(st, 'U' .. code, p.marker or '1') end
+  local lot = {id = p.id, code = code, orig = pts, rem = pts, iss = p.iss, act = p.act, exp = p.exp,
+               warned = {}, w = {}}
+  for _, w in ipairs(p.w or {}) do
+    table.insert(lot.w, {lead = intern(w[1]), due = w[2], coal = w[3]})
+  end
+  st.lots[#st.lots + 1] = lot
+  st.byid[lot.id] = lot
+  save_lot(lot, st)
+  add_total(st, 'ta', pts)
+  st.changed = true
+  emit(st, 'accrued', origin(lot, {lot = lot.id, pts = I(pts), src = src, iss = I(lot.iss),
+                                   act = I(lot.act), exp = I(lot.exp)}))
+  return lot, nil
+end

@@ -1,0 +1,88 @@
+"""What a ledger call did, as typed values; the worker decides what to do with each."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+from schemas.errors import ErrorCode, InvalidEvent
+
+
+@dataclass(frozen=True, slots=True)
+class Accrued:
+    """Lots were made (maybe none: every rule capped or already used)."""
+
+    version: int
+    lots: tuple[tuple[str, int], ...]  # (lot_id, points) actually granted
+    skipped: tuple[tuple[str, str], ...] = ()  # (lot_id, reason): once_per_customer, cap, exists
+
+
+@dataclass(frozen=True, slots=True)
+class Redeemed:
+    """A redemption was answered; ``balance`` is the active balance after it."""
+
+    status: Literal["accepted", "rejected"]
+    version: int
+    balance: int
+
+
+@dataclass(frozen=True, slots=True)
+class ClawedBack:
+    """A refund was applied (``unknown_order``: no lots came from that order, nothing to do)."""
+
+    status: Literal["applied", "unknown_order"]
+    version: int
+
+
+@dataclass(frozen=True, slots=True)
+class Fired:
+    """Due timers of one customer were handled; ``events`` outbox entries were written."""
+
+    customer_id: str
+    version: int
+    events: int
+
+
+@dataclass(frozen=True, slots=True)
+class Duplicate:
+    """The same event with the same payload was applied before: nothing changed this time."""
+
+    original: str  # the first outcome's status, e.g. ``applied`` or ``rejected``
+
+
+@dataclass(frozen=True, slots=True)
+class Conflict:
+    """The same ``event_id`` came before with another payload: dead-letter this one."""
+
+    kind: str
+    event_id: str
+
+    def error(self) -> InvalidEvent:
+        """The dead-letter reason."""
+        return InvalidEvent(
+            ErrorCode.DUPLICATE_CONFLICT,
+            f"{self.kind} event {self.event_id!r} was seen before with a different payload",
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Ignored:
+    """Nothing for the ledger to do (e.g. a campaign lot this customer already had)."""
+
+    reason: str
+
+
+Outcome = Accrued | Redeemed | ClawedBack | Duplicate | Conflict | Ignored
+"""Any outcome of applying one input event."""
+
+
+@dataclass(frozen=True, slots=True)
+class CampaignApplied:
+    """A campaign launch was granted to ``granted`` of the ``customers`` known customers."""
+
+    granted: int
+    customers: int
+
+
+LaunchOutcome = CampaignApplied | Conflict
+"""Any outcome of applying a campaign launch."""
