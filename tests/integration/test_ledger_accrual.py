@@ -4,6 +4,7 @@ grants, idempotent repeats, duplicate conflicts, stale-version retry, SCRIPT FLU
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -78,12 +79,15 @@ def test_cap_cuts_a_lot_then_refuses_until_the_window_moves(h: Harness) -> None:
             h.run(h.ledger.apply(purchase(f"p{i}", "bob", "4000", at), at)), Duplicate
         )
     assert cashback == [400, 400, 200, 0]
-    later = T0 + 31 * DAY
+    # Exactly 30 days after the first grant it still counts (issued_at >= window start).
+    edge = T0 + 30 * DAY
+    assert granted(h.run(h.ledger.apply(purchase("p8", "bob", "4000", edge), edge))) == [50]
+    later = T0 + 30 * DAY + timedelta(milliseconds=1)
     outcome = h.run(h.ledger.apply(purchase("p9", "bob", "4000", later), later))
     assert granted(outcome) == [400, 50]
     view = h.run(h.ledger.customer_view("bob", later))
     assert view is not None
-    assert view.totals["accrued"] == 1000 + 4 * 50 + 450
+    assert view.totals["accrued"] == 1000 + 5 * 50 + 450
 
 
 def test_cap_counts_every_grant_issued_since_the_window_start(h: Harness) -> None:

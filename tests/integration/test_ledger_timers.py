@@ -92,6 +92,15 @@ def test_warnings_coalesce_and_fire_once_per_lead(h: Harness) -> None:
     assert timer(h, "bob") is not None  # the order records still wait for their deadline
 
 
+def test_coalescing_reaches_exactly_one_day_past_the_trigger(h: Harness) -> None:
+    h.run(h.ledger.apply(purchase("a", "ivy", "500", T0), T0))
+    h.run(h.ledger.apply(purchase("b", "ivy", "500", T0 + DAY), T0 + DAY))
+    h.run(h.ledger.apply(purchase("c", "ivy", "500", T0 + DAY + HOUR), T0 + DAY + HOUR))
+    one, two, _ = cash_lots(h, "ivy")
+    fire(h, "ivy", T0 + 11 * DAY)
+    assert warnings(h, "ivy") == [("P3D", [one, two], 100, T0 + 14 * DAY, 150)]
+
+
 def test_a_lot_made_inside_a_window_is_warned_at_once(h: Harness) -> None:
     # Processed 12 days late: the 3-day window is open, the 1-day one not yet.
     h.run(h.ledger.apply(purchase("a", "cat", "500", T0), T0 + 12 * DAY))
@@ -103,6 +112,11 @@ def test_a_lot_made_inside_a_window_is_warned_at_once(h: Harness) -> None:
     assert warnings(h, "dan") == [("P1D", [lot], 50, T0 + 14 * DAY, 50)]
     fire(h, "dan", T0 + 13 * DAY + 2 * HOUR)
     assert len(warnings(h, "dan")) == 1
+    # The 3-day lead was marked warned silently: a later 3-day warning does not cover it.
+    h.run(h.ledger.apply(purchase("b2", "dan", "500", T0 + 60 * HOUR), T0 + 13 * DAY + HOUR))
+    _, later = cash_lots(h, "dan")
+    fire(h, "dan", T0 + 13 * DAY + 12 * HOUR)
+    assert warnings(h, "dan")[1:] == [("P3D", [later], 50, T0 + 16 * DAY + 12 * HOUR, 100)]
     # Already expired: burned at once, never warned.
     h.run(h.ledger.apply(purchase("c", "eve", "500", T0), T0 + 15 * DAY))
     (lot,) = cash_lots(h, "eve")
