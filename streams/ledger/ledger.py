@@ -26,27 +26,23 @@ from streams.core.clawback import clawback_points
 from streams.core.ids import SOURCE_APP_INSTALLS, SOURCE_PURCHASES
 from streams.core.model import CustomerStats
 from streams.core.segments import apply_purchase, segment_matches
-from streams.ledger.codec import decode_reply, digest, encode_request, pairs, plan_request, text
+from streams.ledger.codec import decode_reply, digest, encode_request, plan_request, text
 from streams.ledger.codec import to_ms as ms
 from streams.ledger.errors import (
     LedgerNotStartedError,
     ScriptError,
     StaleVersionError,
-    UnexpectedReplyError,
 )
 from streams.ledger.keys import IDEMPOTENCY_TTL_SECONDS, ShardKeys, check_prefix
 from streams.ledger.outbox import OutboxEntry
 from streams.ledger.outcomes import (
     Accrued,
     CampaignApplied,
-    ClawedBack,
     Conflict,
-    Duplicate,
     Fired,
-    Ignored,
     LaunchOutcome,
     Outcome,
-    Redeemed,
+    outcome_from_reply,
 )
 from streams.ledger.scripts import Scripts
 from streams.ledger.view import CustomerView, StoredOrder, build_view, stats_from
@@ -185,7 +181,7 @@ class Ledger:
                 }
             return await self._run(self.scripts.accrue, keys, request)
 
-        return self._outcome(kind, event.event_id, await self._retrying(attempt))
+        return outcome_from_reply(kind, event.event_id, await self._retrying(attempt))
 
     async def redeem(self, event: RedemptionRequest, now: datetime) -> Outcome:
         """All-or-nothing redemption against the active points at ``now``."""
@@ -200,7 +196,7 @@ class Ledger:
         }
         keys = self._keys(event.customer_id, KIND_REDEMPTION, event.event_id)
         reply = await self._run(self.scripts.redeem, keys, request)
-        return self._outcome(KIND_REDEMPTION, event.event_id, reply)
+        return outcome_from_reply(KIND_REDEMPTION, event.event_id, reply)
 
     async def refund(self, event: RefundEvent, now: datetime) -> Outcome:
         """Claw back the order's lots: all, or the cumulative refunded share (floored)."""
@@ -229,7 +225,7 @@ class Ledger:
                 }
             return await self._run(self.scripts.refund, keys, request)
 
-        return self._outcome(KIND_REFUND, event.event_id, await self._retrying(attempt))
+        return outcome_from_reply(KIND_REFUND, event.event_id, await self._retrying(attempt))
 
     async def grant_campaign(
         self, event: CampaignLaunch, customer_id: str, now: datetime
@@ -253,7 +249,7 @@ class Ledger:
             }
             return await self._run(self.scripts.grant, keys, request)
 
-        return self._outcome("campaigns", event.event_id, await self._retrying(attempt))
+        return outcome_from_reply("campaigns", event.event_id, await self._retrying(attempt))
 
     async def launch_campaign(self, event: CampaignLaunch, now: datetime) -> LaunchOutcome:
         """Grant a campaign to every known customer of its segment, shard by shard.
@@ -272,26 +268,6 @@ class Ledger:
             granted += isinstance(outcome, Accrued) and bool(outcome.lots)
         log.info("campaign %s granted to %s of %s", event.campaign_id, granted, customers)
         return CampaignApplied(granted=granted, customers=customers)
-
-    def _outcome(self, kind: str, event_id: str, reply: dict[str, Any]) -> Outcome:
-        status = reply["status"]
-        version = int(reply.get("version", 0))
-        if status == "duplicate":
-            return Duplicate(original=str(reply.get("original", "")))
-        if status == "conflict":
-            log.warning("%s event %s repeated with another payload", kind, event_id)
-            return Conflict(kind=kind, event_id=event_id)
-        if status in ("ignored", "already_granted"):
-            return Ignored(reason=str(reply.get("reason", status)))
-        if status == "applied" and "lots" in reply:
-            lots = tuple((str(i), int(p)) for i, p in pairs(reply["lots"]))
-            skipped = tuple((str(i), str(r)) for i, r in pairs(reply.get("skipped")))
-            return Accrued(version=version, lots=lots, skipped=skipped)
-        if status in ("accepted", "rejected"):
-            return Redeemed(status=status, version=version, balance=int(reply["balance"]))
-        if status in ("applied", "unknown_order"):
-            return ClawedBack(status=status, version=version)
-        raise UnexpectedReplyError(f"unexpected script reply {reply!r}")
 
     async def fire_due(self, shard: int, now: datetime, limit: int = 100) -> list[Fired]:
         """Handle the due timers of up to ``limit`` customers of ``shard`` (one pipeline)."""

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 from schemas.errors import ErrorCode, InvalidEvent
+from streams.ledger.codec import pairs
+from streams.ledger.errors import UnexpectedReplyError
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,3 +91,25 @@ class CampaignApplied:
 
 LaunchOutcome = CampaignApplied | Conflict
 """Any outcome of applying a campaign launch."""
+
+
+def outcome_from_reply(kind: str, event_id: str, reply: dict[str, Any]) -> Outcome:
+    """The typed outcome of a script's JSON reply (``stale`` is handled by the caller)."""
+    status = reply["status"]
+    version = int(reply.get("version", 0))
+    if status == "duplicate":
+        return Duplicate(original=str(reply.get("original", "")))
+    if status == "conflict":
+        log.warning("%s event %s repeated with another payload", kind, event_id)
+        return Conflict(kind=kind, event_id=event_id)
+    if status in ("ignored", "already_granted"):
+        return Ignored(reason=str(reply.get("reason", status)))
+    if status == "applied" and "lots" in reply:
+        lots = tuple((str(i), int(p)) for i, p in pairs(reply["lots"]))
+        skipped = tuple((str(i), str(r)) for i, r in pairs(reply.get("skipped")))
+        return Accrued(version=version, lots=lots, skipped=skipped)
+    if status in ("accepted", "rejected"):
+        return Redeemed(status=status, version=version, balance=int(reply["balance"]))
+    if status in ("applied", "unknown_order"):
+        return ClawedBack(status=status, version=version)
+    raise UnexpectedReplyError(f"unexpected script reply {reply!r}")
