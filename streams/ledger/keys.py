@@ -32,9 +32,9 @@ Fields of the customer hash (numbers in base 36 inside packed values, decimal te
   ``ta`` / ``tr`` / ``tb`` / ``tc`` points accrued / redeemed / burned / clawed back, ever;
   ``og`` earliest order-record deadline (ms).
 * ``L<lot_id>`` an outstanding lot (points left > 0; deleted when spent, clawed back or burned):
-  ``code,orig,left,issued,act-issued,exp-issued,warned,warnings`` where ``code`` is the
-  interned origin, ``warned`` the lead codes already warned joined by ``.`` and ``warnings`` the
-  lot's own plans ``lead:exp-due:coalesce_until-exp`` joined by ``;``.
+  ``code,orig,left,issued,act-issued,exp-issued,warned,coalesce_until-exp,warnings`` where
+  ``code`` is the interned origin, ``warned`` the lead codes already warned joined by ``.`` and
+  ``warnings`` the lot's own plans ``lead:exp-due`` joined by ``;`` (they share coalesce_until).
 * ``O<order_id>`` an order that made lots, for refunds: ``amount\\x1erefunded\\x1edeadline``
   then per lot ``\\x1elot_id\\x1forig\\x1fclawed\\x1fcode``; dropped at ``deadline`` = latest lot
   deadline + order retention (a refund after that finds no order and changes nothing).

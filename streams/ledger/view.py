@@ -46,7 +46,7 @@ class StoredLot:
 
     @classmethod
     def parse(cls, lot_id: str, packed: str) -> StoredLot:
-        """Unpack ``code,orig,left,issued,act-issued,exp-issued,warned,warnings``."""
+        """Unpack ``code,orig,left,issued,act-issued,exp-issued,warned,...`` (see keys.py)."""
         f = packed.split(",")
         issued = b36(f[3])
         return cls(

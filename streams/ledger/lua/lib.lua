@@ -101,23 +101,27 @@ local function unpack_lot(id, packed)
   local lot = {id = id, code = f[1], orig = d36(f[2]), rem = d36(f[3]), iss = iss,
                act = iss + d36(f[5]), exp = exp, warned = {}, w = {}}
   for _, lead in ipairs(split(f[7] or '', '.')) do lot.warned[lead] = true end
-  for _, spec in ipairs(split(f[8] or '', ';')) do
+  -- Every plan of a lot shares coalesce_until (expires_at + warning_coalesce): stored once.
+  local coal = exp + d36(f[8] ~= '' and f[8] or '0')
+  for _, spec in ipairs(split(f[9] or '', ';')) do
     local p = split(spec, ':')
-    table.insert(lot.w, {lead = p[1], due = exp - d36(p[2]), coal = exp + d36(p[3])})
+    table.insert(lot.w, {lead = p[1], due = exp - d36(p[2]), coal = coal})
   end
   return lot
 end
 
 local function pack_lot(lot)
-  local ws = {}
+  local ws, coal = {}, ''
   for _, w in ipairs(lot.w) do
-    ws[#ws + 1] = w.lead .. ':' .. b36(lot.exp - w.due) .. ':' .. b36(w.coal - lot.exp)
+    ws[#ws + 1] = w.lead .. ':' .. b36(lot.exp - w.due)
+    coal = b36(w.coal - lot.exp)
   end
   local warned = {}
   for lead in pairs(lot.warned) do warned[#warned + 1] = lead end
   table.sort(warned)
   return table.concat({lot.code, b36(lot.orig), b36(lot.rem), b36(lot.iss), b36(lot.act - lot.iss),
-                       b36(lot.exp - lot.iss), table.concat(warned, '.'), table.concat(ws, ';')},
+                       b36(lot.exp - lot.iss), table.concat(warned, '.'), coal,
+                       table.concat(ws, ';')},
                       ',')
 end
 
@@ -418,6 +422,7 @@ local function check_plan(p)
     if need_int(w[2], 'warning due') > p.exp or need_int(w[3], 'coalesce_until') < p.exp then
       error('ledger: need due <= expires_at <= coalesce_until')
     end
+    if w[3] ~= p.w[1][3] then error('ledger: the warnings of a lot share coalesce_until') end
   end
   if p.cap then
     need_int(p.cap[1], 'cap max_points')
