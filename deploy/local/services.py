@@ -1,0 +1,57 @@
+"""Local Kafka and Redis for development and tests, without Docker.
+
+    python3 deploy/local/services.py up [kafka|redis]     start (or reuse) and wait until ready
+    python3 deploy/local/services.py down [kafka|redis]   stop what this project started
+    python3 deploy/local/services.py status
+
+Data and logs live under .local/ (ignored by git). Standard library only.
+"""
+
+from __future__ import annotations
+
+import argparse
+import fcntl
+import sys
+
+import local_kafka
+import local_redis
+from procs import STATE, ServiceError
+
+SERVICES = {"kafka": local_kafka, "redis": local_redis}
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run one command over the chosen services; exit 1 with one line per failure."""
+    parser = argparse.ArgumentParser(prog="deploy/local/services.py", description=__doc__)
+    parser.add_argument("command", choices=["up", "down", "status"])
+    parser.add_argument("only", nargs="*", choices=[*SERVICES, []], default=[])
+    args = parser.parse_args(argv)
+    names = args.only or list(SERVICES)
+    if args.command == "down":
+        names = list(reversed(names))
+    STATE.mkdir(parents=True, exist_ok=True)
+    # Two `make test` runs at once must not both format storage or start a second broker.
+    with (STATE / "services.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        failed = _run(args.command, names)
+    return 1 if failed else 0
+
+
+def _run(command: str, names: list[str]) -> bool:
+    failed = False
+    for name in names:
+        module = SERVICES[name]
+        try:
+            line = getattr(module, command)()
+        except ServiceError as error:
+            failed = True
+            sys.stderr.write(f"{name}: {error}\n")
+            sys.stderr.flush()
+        else:
+            sys.stdout.write(f"{line}\n")
+            sys.stdout.flush()
+    return failed
+
+
+if __name__ == "__main__":
+    sys.exit(main())
