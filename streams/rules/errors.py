@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from schemas.errors import BonusError
+
 
 @dataclass(frozen=True, slots=True)
 class Problem:
@@ -20,7 +22,7 @@ class Problem:
         return f"{self.place}: {self.message}{where}"
 
 
-class RulesError(ValueError):
+class RulesError(BonusError, ValueError):
     """A rules file that cannot be used; ``problems`` lists every problem found in it."""
 
     def __init__(self, problems: Sequence[Problem], source: str = "<rules>") -> None:

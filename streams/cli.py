@@ -1,0 +1,80 @@
+"""The ``bonus`` command: operators' entry points.
+
+bonus rules check FILE        validate a rules file; list every problem
+bonus topics create           create every topic of the catalog (safe to repeat)
+bonus settings                show the effective settings, or every problem with them
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Sequence
+
+from schemas.errors import BonusError
+from streams.kafka.admin import create_topics
+from streams.rules.check import check_command
+from streams.settings import Settings, SettingsError, load_settings
+
+
+def _rules_check(args: argparse.Namespace) -> int:
+    return check_command(args.file, sys.stdout, sys.stderr)
+
+
+def _topics_create(args: argparse.Namespace) -> int:
+    settings = load_settings()
+    results = create_topics(settings, args.partitions, args.replication_factor)
+    for result in results:
+        state = "created" if result.created else "exists"
+        sys.stdout.write(f"{state:8} {result.name} ({result.partitions} partitions)\n")
+    return 0
+
+
+def _settings(_: argparse.Namespace) -> int:
+    settings = load_settings()
+    for name in Settings.model_fields:
+        sys.stdout.write(f"BONUS_{name.upper()}={getattr(settings, name)}\n")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of ``bonus`` and its subcommands."""
+    parser = argparse.ArgumentParser(prog="bonus", description=__doc__.splitlines()[0])
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    rules = commands.add_parser("rules", help="work with rules files")
+    rules_commands = rules.add_subparsers(dest="rules_command", required=True)
+    check = rules_commands.add_parser("check", help="validate a rules file")
+    check.add_argument("file")
+    check.set_defaults(run=_rules_check)
+
+    topics = commands.add_parser("topics", help="manage the Kafka topics")
+    topics_commands = topics.add_subparsers(dest="topics_command", required=True)
+    create = topics_commands.add_parser("create", help="create every topic of the catalog")
+    create.add_argument("--partitions", type=int, help="customer topics' partition count")
+    create.add_argument("--replication-factor", type=int, help="replicas per partition")
+    create.set_defaults(run=_topics_create)
+
+    show = commands.add_parser("settings", help="show the effective BONUS_* settings")
+    show.set_defaults(run=_settings)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run ``bonus``; errors of ours are one clear message and exit status 1 (2 for usage)."""
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    args = build_parser().parse_args(argv)
+    try:
+        code: int = args.run(args)
+    except SettingsError as error:
+        sys.stderr.write(f"{error}\n")
+        return 1
+    except BonusError as error:
+        sys.stderr.write(f"bonus: {error}\n")
+        return 1
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Kafka adapters: admin (topics), producers and consumers built from the settings."""
