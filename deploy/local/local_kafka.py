@@ -15,7 +15,7 @@ import subprocess
 import uuid
 from pathlib import Path
 
-from procs import STATE, Managed, ServiceError, kafka_metadata, port_open, tail, wait_until
+from procs import STATE, Managed, ServiceError, alive, kafka_metadata, port_open, tail, wait_until
 
 HOST, PORT, CONTROLLER_PORT = "127.0.0.1", 9092, 9093
 HERE = Path(__file__).resolve().parent / "kafka"
@@ -152,10 +152,10 @@ def up(timeout: float = 120.0) -> str:
     BROKER.stop(timeout=10)  # a stuck earlier start of ours
     # "kafka.Kafka <our state folder>/server.properties" in its command line is what lets
     # `stop` recognise the process as ours.
-    BROKER.start(_java_command(libs, "kafka.Kafka", str(config), heap="1g"), LOGS / "stdout.log")
-    ready = wait_until(
-        lambda: kafka_metadata(HOST, PORT) is not None, timeout, lambda: BROKER.pid() is not None
+    pid = BROKER.start(
+        _java_command(libs, "kafka.Kafka", str(config), heap="1g"), LOGS / "stdout.log"
     )
+    ready = wait_until(lambda: kafka_metadata(HOST, PORT) is not None, timeout, lambda: alive(pid))
     if not ready:
         BROKER.stop(timeout=10)
         raise ServiceError(

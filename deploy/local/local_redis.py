@@ -10,7 +10,7 @@ import os
 import shutil
 import subprocess
 
-from procs import STATE, Managed, ServiceError, port_open, redis_ping, tail, wait_until
+from procs import STATE, Managed, ServiceError, alive, port_open, redis_ping, tail, wait_until
 
 HOST, PORT = "127.0.0.1", 6379
 HOME = STATE / "redis"
@@ -82,8 +82,8 @@ def up(timeout: float = 30.0) -> str:
         "--pidfile", str(HOME / "redis-server.pid"),
         "--protected-mode", "yes",
     ]  # fmt: skip
-    SERVER.start(argv, HOME / "stdout.log")
-    if not wait_until(lambda: redis_ping(HOST, PORT), timeout, lambda: SERVER.pid() is not None):
+    pid = SERVER.start(argv, HOME / "stdout.log")
+    if not wait_until(lambda: redis_ping(HOST, PORT), timeout, lambda: alive(pid)):
         SERVER.stop(timeout=5)
         raise ServiceError(
             f"redis-server did not answer PING within {timeout:.0f} s; last log lines:\n"

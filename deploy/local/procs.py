@@ -38,7 +38,7 @@ class Managed:
             pid = int(self.pidfile.read_text().strip())
         except (FileNotFoundError, ValueError):
             return None
-        if not _alive(pid):
+        if not alive(pid):
             self.pidfile.unlink(missing_ok=True)
             return None
         try:
@@ -74,18 +74,19 @@ class Managed:
         with contextlib.suppress(ProcessLookupError):
             os.killpg(pid, signal.SIGTERM)
         deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline and _alive(pid):
+        while time.monotonic() < deadline and alive(pid):
             time.sleep(0.2)
-        if _alive(pid):
+        if alive(pid):
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(pid, signal.SIGKILL)
-            while _alive(pid):
+            while alive(pid):
                 time.sleep(0.1)
         self.pidfile.unlink(missing_ok=True)
         return True
 
 
-def _alive(pid: int) -> bool:
+def alive(pid: int) -> bool:
+    """Whether ``pid`` runs (a zombie counts as gone)."""
     # Reap it if it is our child; otherwise a zombie still counts as gone.
     with contextlib.suppress(ChildProcessError):
         os.waitpid(pid, os.WNOHANG)
@@ -103,13 +104,13 @@ def port_open(host: str, port: int) -> bool:
     return False
 
 
-def wait_until(check: Callable[[], bool], timeout: float, alive: Callable[[], bool]) -> bool:
-    """Poll ``check`` until it holds; give up early when ``alive`` says the process died."""
+def wait_until(check: Callable[[], bool], timeout: float, running: Callable[[], bool]) -> bool:
+    """Poll ``check`` until it holds; give up early when ``running`` says the process died."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if check():
             return True
-        if not alive():
+        if not running():
             return False
         time.sleep(0.3)
     return check()
