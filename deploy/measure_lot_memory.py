@@ -75,12 +75,12 @@ async def _used_memory(client: Redis) -> int:
 
 async def _fill(ledger: Ledger, lots: int, per_customer: int, concurrency: int) -> None:
     rng = random.Random(42)  # noqa: S311 - reproducible load, not security
-    customers = lots // per_customer
-    queue: asyncio.Queue[Purchase] = asyncio.Queue()
-    for i in range(customers):
+    queue: asyncio.Queue[list[Purchase]] = asyncio.Queue()
+    for i in range(lots // per_customer):
+        events = []
         for j in range(per_customer):
             at = START + timedelta(hours=j * 20, minutes=rng.randrange(600))
-            queue.put_nowait(
+            events.append(
                 Purchase(
                     event_id=f"pos-{i}-{j}-{uuid.uuid4().hex[:8]}",
                     occurred_at=at,
@@ -91,13 +91,18 @@ async def _fill(ledger: Ledger, lots: int, per_customer: int, concurrency: int) 
                     channel="pos",
                 )
             )
+        queue.put_nowait(events)
 
     async def worker() -> None:
+        # One customer's events in order, as the worker owning its partition would apply them.
         while not queue.empty():
-            event = queue.get_nowait()
-            await ledger.apply(event, event.occurred_at)
+            for event in queue.get_nowait():
+                await ledger.apply(event, event.occurred_at)
 
-    await asyncio.gather(*(worker() for _ in range(concurrency)))
+    # A TaskGroup cancels the other workers if one fails, so cleanup never races a writer.
+    async with asyncio.TaskGroup() as group:
+        for _ in range(concurrency):
+            group.create_task(worker())
 
 
 async def _cleanup(client: Redis, prefix: str) -> None:

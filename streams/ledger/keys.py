@@ -39,8 +39,8 @@ Fields of the customer hash (numbers in base 36 inside packed values, decimal te
   then per lot ``\\x1elot_id\\x1forig\\x1fclawed\\x1fcode``; dropped at ``deadline`` = latest lot
   deadline + order retention (a refund after that finds no order and changes nothing).
 * ``U<code>`` once-per-customer marker of a rule (``1``) or campaign (``<event_id>\\x1e<digest>``).
-* ``G<code>`` points a capped rule gave: ``issued:points`` joined by ``;``, pruned to two cap
-  windows back.
+* ``G<code>:<issued>`` points a capped rule gave with that issued_at (one small field per
+  grant, so the hash stays listpack-encoded), pruned to two cap windows back.
 
 Memory: lots and orders are small strings in one hash per customer, which stays
 listpack-encoded while it has at most ``hash-max-listpack-entries`` fields (Redis default 128,

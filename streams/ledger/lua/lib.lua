@@ -430,12 +430,23 @@ local function check_plan(p)
   end
 end
 
--- The points a capped rule gave in [window_start, +inf), from "G<code>" = "iss:pts;...".
+-- A capped rule's grants are fields "G<code>:<issued>" = points: one small field each, so the
+-- record stays listpack-encoded however many grants a window holds.
+local function grants(st, code)
+  local out, head = {}, 'G' .. code .. ':'
+  for f, v in pairs(st.meta) do
+    if string.sub(f, 1, #head) == head then
+      out[#out + 1] = {field = f, iss = d36(string.sub(f, #head + 1)), pts = tonumber(v)}
+    end
+  end
+  return out
+end
+
+-- The points a capped rule gave in [window_start, +inf).
 local function granted_since(st, code, since)
   local total = 0
-  for _, g in ipairs(split(st.meta['G' .. code] or '', ';')) do
-    local p = split(g, ':')
-    if d36(p[1]) >= since then total = total + d36(p[2]) end
+  for _, g in ipairs(grants(st, code)) do
+    if g.iss >= since then total = total + g.pts end
   end
   return total
 end
@@ -444,12 +455,15 @@ end
 -- one cap window late; older ones can no longer count and are pruned to bound memory.
 local function record_grant(st, code, iss, pts, window_start)
   local keep_from = window_start - (iss - window_start)
-  local kept = {}
-  for _, g in ipairs(split(st.meta['G' .. code] or '', ';')) do
-    if d36(split(g, ':')[1]) >= keep_from then kept[#kept + 1] = g end
+  for _, g in ipairs(grants(st, code)) do
+    if g.iss < keep_from then
+      st.meta[g.field] = nil
+      st.put[g.field] = nil
+      st.del[g.field] = true
+    end
   end
-  kept[#kept + 1] = b36(iss) .. ':' .. b36(pts)
-  set_meta(st, 'G' .. code, table.concat(kept, ';'))
+  local field = 'G' .. code .. ':' .. b36(iss)
+  set_meta(st, field, I(tonumber(st.meta[field] or '0') + pts))
 end
 
 -- Make one planned lot, applying once-per-customer and the cap. Returns the lot or nil, reason.
