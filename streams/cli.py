@@ -3,6 +3,7 @@
 bonus rules check FILE        validate a rules file; list every problem
 bonus topics create           create every topic of the catalog (safe to repeat)
 bonus settings                show the effective settings, or every problem with them
+bonus worker                  run one worker of the consumer group (checks everything first)
 """
 
 from __future__ import annotations
@@ -38,6 +39,12 @@ def _settings(_: argparse.Namespace) -> int:
     return 0
 
 
+def _worker(_: argparse.Namespace) -> int:
+    from streams.worker.main import run_worker  # noqa: PLC0415 - keeps faust out of other commands
+
+    return run_worker()
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of ``bonus`` and its subcommands."""
     parser = argparse.ArgumentParser(prog="bonus", description=__doc__.splitlines()[0])
@@ -58,6 +65,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     show = commands.add_parser("settings", help="show the effective BONUS_* settings")
     show.set_defaults(run=_settings)
+
+    worker = commands.add_parser("worker", help="run one worker (BONUS_* settings)")
+    worker.set_defaults(run=_worker)
     return parser
 
 

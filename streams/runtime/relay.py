@@ -1,0 +1,127 @@
+"""The outbox relay: publish a shard's outbox to the output topics, then trim what was delivered.
+
+Per owned shard: read the oldest entries, render each into its output event, produce them all
+(keyed by customer id, CloudEvents headers), wait for every delivery, trim up to the last one.
+A crash between delivery and trim repeats the relay of those entries with the same event ids,
+which consumers drop: delivery is at least once, the state change behind it exactly once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from schemas import topic_name
+from streams.clock import Clock, SystemClock
+from streams.ledger import Ledger, OutboxEntry, render
+from streams.ledger.codec import pairs
+from streams.runtime.metrics import Metrics
+from streams.runtime.producer import AsyncProducer, wait_all
+
+log = logging.getLogger(__name__)
+
+BATCH = 500
+IDLE_SECONDS = 0.2  # real seconds between outbox polls of an idle shard, unless woken
+
+
+def origin_label(data: dict[str, Any]) -> str:
+    """The rule id of an entry's lot, or ``campaign:<id>`` (metrics label, never a customer)."""
+    if data.get("rule"):
+        return str(data["rule"])
+    return f"campaign:{data.get('camp')}"
+
+
+def count_entry(metrics: Metrics, entry: OutboxEntry) -> None:
+    """Count the points and warnings an entry publishes."""
+    data = entry.data
+    points = metrics.points
+    if entry.type in ("accrued", "burned", "clawed_back"):
+        points.labels(entry.type, origin_label(data)).inc(int(data["pts"]))
+    elif entry.type == "redemption" and data.get("status") == "accepted":
+        for lot in pairs(data.get("lots")):
+            points.labels("redeemed", origin_label(lot)).inc(int(lot["pts"]))
+    elif entry.type == "warning":
+        metrics.warnings_sent.labels(str(data["lead"])).inc()
+
+
+def _event_time(event: Any, default: datetime) -> datetime:
+    # The time the fact became true, so that a repeated relay sends the same ce_time.
+    for name in ("updated_at", "expired_at", "issued_at"):
+        value = getattr(event, name, None)
+        if isinstance(value, datetime):
+            return value
+    return default
+
+
+@dataclass
+class Relay:
+    """Relays the outboxes of the shards it is asked to run."""
+
+    ledger: Ledger
+    producer: AsyncProducer
+    clock: Clock
+    metrics: Metrics
+    topic_prefix: str
+    batch: int = BATCH
+    idle_seconds: float = IDLE_SECONDS
+    # Outbox stream ids carry Redis' real clock, so their age is measured in real time.
+    real_clock: Clock = field(default_factory=SystemClock)
+    _wakeups: dict[int, asyncio.Event] = field(default_factory=dict)
+
+    def notify(self, shard: int | None) -> None:
+        """Something was written to ``shard``'s outbox (None: to any shard): relay soon."""
+        targets: Iterable[asyncio.Event] = (
+            self._wakeups.values() if shard is None else [self._wakeups.get(shard, asyncio.Event())]
+        )
+        for event in targets:
+            event.set()
+
+    async def relay_once(self, shard: int) -> int:
+        """Relay up to ``batch`` entries of ``shard``; return how many were delivered."""
+        entries = await self.ledger.read_outbox(shard, self.batch)
+        if not entries:
+            self.metrics.outbox_backlog.labels(str(shard)).set(0)
+            return 0
+        now = self.clock.now()
+        futures = []
+        for entry in entries:
+            topic, key, event = render(entry)
+            futures.append(
+                self.producer.send_event(
+                    topic_name(self.topic_prefix, topic),
+                    key,
+                    event,
+                    event_type=str(getattr(event, "type", entry.type)),
+                    time=_event_time(event, now),
+                )
+            )
+        await wait_all(futures)
+        await self.ledger.trim_outbox(shard, entries[-1].id)
+        oldest_ms = int(entries[0].id.split("-", 1)[0])
+        lag = max(0.0, (self.real_clock.now_ms() - oldest_ms) / 1000)
+        self.metrics.relay_lag_seconds.labels(str(shard)).set(lag)
+        self.metrics.batch_size.labels("relay").observe(len(entries))
+        for entry in entries:
+            count_entry(self.metrics, entry)
+            self.metrics.relayed.labels(entry.type).inc()
+        backlog = await self.ledger.client.xlen(self.ledger.keys(shard).outbox)
+        self.metrics.outbox_backlog.labels(str(shard)).set(backlog)
+        return len(entries)
+
+    async def run(self, shard: int) -> None:
+        """Relay ``shard`` until cancelled; idle shards are polled, or woken by ``notify``."""
+        wakeup = self._wakeups.setdefault(shard, asyncio.Event())
+        try:
+            while True:
+                wakeup.clear()
+                if await self.relay_once(shard) >= self.batch:
+                    continue
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(wakeup.wait(), self.idle_seconds)
+        finally:
+            self._wakeups.pop(shard, None)

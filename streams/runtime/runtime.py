@@ -1,0 +1,107 @@
+"""The composition root of a worker: builds the clients, the ledger and the loops, and owns
+their lifecycle. The host (faust) calls ``start``, ``handle``, ``assign``/``revoke`` and ``stop``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Iterable
+
+from prometheus_client import CollectorRegistry
+from redis.asyncio import Redis
+
+from streams.clock import Clock
+from streams.ledger import Ledger
+from streams.rules.model import RulesFile
+from streams.runtime.dlq import InputMessage
+from streams.runtime.metrics import Metrics, create_metrics
+from streams.runtime.ownership import Ownership
+from streams.runtime.processor import Processor
+from streams.runtime.producer import AsyncProducer, producer_config
+from streams.runtime.relay import Relay
+from streams.runtime.timers import Timers
+from streams.settings import Settings
+
+log = logging.getLogger(__name__)
+
+RETRY_FIRST, RETRY_MAX = 0.1, 5.0  # real seconds between attempts at one message
+
+
+class Runtime:
+    """Everything a worker runs, faust aside. Construct (no I/O), ``await start()``."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        rules: RulesFile,
+        partitions: int,
+        clock: Clock,
+        registry: CollectorRegistry | None = None,
+    ) -> None:
+        self.settings = settings
+        self.clock = clock
+        self.metrics: Metrics = create_metrics(registry or CollectorRegistry())
+        self.redis = Redis.from_url(settings.redis_url)
+        self.ledger = Ledger(
+            self.redis, prefix=settings.redis_key_prefix, partitions=partitions, rules=rules
+        )
+        self.producer = AsyncProducer(producer_config(settings))
+        prefix = settings.topic_prefix
+        self.relay = Relay(self.ledger, self.producer, clock, self.metrics, prefix)
+        self.timers = Timers(self.ledger, clock, self.metrics, self.relay)
+        self.ownership = Ownership(
+            {"relay": self.relay.run, "timers": self.timers.run}, self.metrics
+        )
+        self.processor = Processor(
+            self.ledger, clock, self.producer, self.metrics, prefix, self.relay.notify
+        )
+        self.started = asyncio.Event()
+        self.consuming = False
+
+    async def start(self) -> None:
+        """Connect: load the scripts into Redis and start the producer."""
+        await self.ledger.start()
+        await self.producer.start()
+        self.started.set()
+        log.info("runtime started (%s partitions)", self.ledger.partitions)
+
+    async def stop(self) -> None:
+        """Stop the loops, deliver what is queued, close the clients."""
+        self.consuming = False
+        await self.ownership.stop()
+        await self.producer.stop()
+        await self.redis.aclose()
+        log.info("runtime stopped")
+
+    async def handle(self, message: InputMessage) -> str:
+        """Process one message, retrying until it is done; only then may its offset commit.
+
+        Bad input never raises (it is dead-lettered). A failure of Redis or Kafka is retried
+        here with backoff: moving on would skip the message.
+        """
+        await self.started.wait()
+        delay = RETRY_FIRST
+        while True:
+            try:
+                return await self.processor.handle(message)
+            except Exception:
+                log.exception(
+                    "processing %s[%s]@%s failed; retrying in %.1fs",
+                    message.topic_name,
+                    message.partition,
+                    message.offset,
+                    delay,
+                )
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, RETRY_MAX)
+
+    async def assign(self, shards: Iterable[int]) -> None:
+        """The full new assignment: run the loops of exactly these shards."""
+        await self.started.wait()
+        await self.ownership.assign(shards)
+        self.consuming = True
+
+    async def revoke(self, shards: Iterable[int]) -> None:
+        """A rebalance began: stop the loops of the revoked shards."""
+        await self.ownership.start_rebalance(shards)

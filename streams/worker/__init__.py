@@ -1,0 +1,1 @@
+"""The faust-streaming host of a worker (``bonus worker``); the logic is in ``streams.runtime``."""
