@@ -6,13 +6,20 @@ import time
 import uuid
 from typing import Any
 
-from confluent_kafka import Consumer, KafkaException, TopicPartition
+from confluent_kafka import Consumer, KafkaError, KafkaException, TopicPartition
 
 from streams.settings import Settings
 
 # Topics created a moment ago may have no leader yet; give the broker this long to elect one.
 _ATTEMPTS = 50
 _PAUSE = 0.2
+_NOT_READY = frozenset(
+    {
+        KafkaError.NOT_LEADER_FOR_PARTITION,
+        KafkaError.LEADER_NOT_AVAILABLE,
+        KafkaError.UNKNOWN_TOPIC_OR_PART,
+    }
+)
 
 
 def reader(settings: Settings, client_id: str) -> Consumer:
@@ -38,7 +45,8 @@ def watermarks(
         try:
             return consumer.get_watermark_offsets(partition, timeout=timeout)
         except KafkaException as error:
-            if not error.args[0].retriable():
+            problem: KafkaError = error.args[0]
+            if not (problem.retriable() or problem.code() in _NOT_READY):
                 raise
         time.sleep(_PAUSE)
     return consumer.get_watermark_offsets(partition, timeout=timeout)
