@@ -37,7 +37,7 @@ class DemoOptions:
     seed: int = 1
     rate: float = 500.0  # messages per real second, at most
     tick: float = 0.1  # real seconds between two rounds of the loop
-    quiet: float = 3.0  # real seconds without new outputs (and no lag) that mean "drained"
+    quiet: float = 3.0  # real seconds without new answers to inputs (and no lag): "drained"
     drain_timeout: float = 120.0  # real seconds to wait for the workers after the last event
 
 
@@ -128,28 +128,34 @@ class Demo:
         self.publisher.flush()
 
     def _drain(self) -> bool:
+        """Wait until the workers have read every input and answered it; burns and warnings go
+        on as the clock runs, so only answers to inputs count (see ``Tally.answers``)."""
         quiet_ticks = tick = 0
         needed = max(1, round(self.options.quiet * self._ticks_per_second))
         limit = round(self.options.drain_timeout * self._ticks_per_second)
+        tally = self.progress.tally
+        redemptions = self.publisher.deliveries.delivered["redemption"]
+        answers = -1
         while tick < limit:
-            arrived = self._observe(tick, measure_every=2)
-            quiet_ticks = 0 if arrived else quiet_ticks + 1
-            if self.progress.lag == 0 and quiet_ticks >= needed:
+            self._observe(tick, measure_every=2)
+            quiet_ticks = quiet_ticks + 1 if tally.answers == answers else 0
+            answers = tally.answers
+            answered = tally.accepted + tally.rejected >= redemptions
+            if self.progress.lag == 0 and answered and quiet_ticks >= needed:
                 return True
             tick += 1
             self._sleep(self.options.tick)
         return False
 
-    def _observe(self, tick: int, measure_every: int = 0) -> int:
+    def _observe(self, tick: int, measure_every: int = 0) -> None:
         """Read outputs; once a second (or every ``measure_every`` ticks) measure lag and show."""
         self.publisher.poll()
-        arrived = self.progress.poll()
+        self.progress.poll()
         every = measure_every or self._ticks_per_second
         if tick % every == 0:
             self.progress.measure_lag()
         if tick % self._ticks_per_second == 0:
             self.view.show(self._snapshot())
-        return arrived
 
     def _snapshot(self) -> Snapshot:
         return Snapshot(

@@ -40,6 +40,7 @@ class Tally:
     burned: int = 0
     burned_lots: int = 0
     clawed_back: int = 0
+    clawbacks: int = 0
     unrecovered: int = 0
     warnings: int = 0
     warned_points: int = 0
@@ -77,6 +78,7 @@ class Tally:
             self.burned_lots += 1
         elif isinstance(event, BonusClawedBack):
             self.clawed_back += event.points
+            self.clawbacks += 1
             self.unrecovered += event.points_unrecovered
         elif isinstance(event, ExpiryWarning):
             self.warnings += 1
@@ -89,6 +91,15 @@ class Tally:
             # The topic keeps order per customer, but a relay may repeat: keep the newest.
             if known is None or event.version >= known.version:
                 self.balances[event.customer_id] = event
+
+    @property
+    def answers(self) -> int:
+        """Outputs that only inputs cause (accruals, redemption results, clawbacks, dead
+        letters): unlike burns and warnings, which the timers keep firing as the clock runs,
+        these stop once the workers have processed every input."""
+        return (
+            self.accrued_lots + self.accepted + self.rejected + self.clawbacks + self.dead_letters
+        )
 
     def richest(self) -> BalanceSnapshot | None:
         """The guest with the most points (active and pending), to show as an example."""

@@ -16,7 +16,9 @@ from schemas import (
     INPUT_TOPICS,
     BonusAccrued,
     Duration,
+    RedemptionResult,
     Topic,
+    decode_input,
     to_json_bytes,
     topic_name,
 )
@@ -120,7 +122,8 @@ def test_the_live_view_counts_outputs_and_measures_the_workers_lag(settings: Set
 
 
 def drain_group(settings: Settings, count: int, stop: threading.Event | None = None) -> int:
-    """Consume the demo's inputs in the workers' group and commit, as a worker would."""
+    """Consume the demo's inputs in the workers' group and commit, as a worker would; answer
+    each redemption (rejected) so that the demo sees every request answered."""
     consumer = Consumer(
         {
             "bootstrap.servers": settings.kafka_bootstrap,
@@ -129,6 +132,9 @@ def drain_group(settings: Settings, count: int, stop: threading.Event | None = N
             "enable.auto.commit": False,
         }
     )
+    producer = murmur2_producer(settings.kafka_bootstrap)
+    results = topic_name(settings.topic_prefix, Topic.REDEMPTION_RESULTS)
+    requests = topic_name(settings.topic_prefix, Topic.REDEMPTIONS)
     consumer.subscribe([topic_name(settings.topic_prefix, t) for t in LAGGING])
     seen = 0
     deadline = time.monotonic() + 60
@@ -137,6 +143,21 @@ def drain_group(settings: Settings, count: int, stop: threading.Event | None = N
             message: Message | None = consumer.poll(0.2)
             if message is None or message.error() is not None:
                 continue
+            if message.topic() == requests:
+                request = decode_input(Topic.REDEMPTIONS, message.value() or b"")
+                answer = RedemptionResult(
+                    event_id=f"answer-{request.event_id}",
+                    customer_id=request.customer_id,
+                    request_event_id=request.event_id,
+                    order_id=request.order_id,
+                    status="rejected",
+                    points_requested=request.points,
+                    points_redeemed=0,
+                    reason="insufficient_balance",
+                    balance_after=0,
+                )
+                producer.produce(results, key=message.key(), value=to_json_bytes(answer))
+                producer.flush(10)
             consumer.commit(message=message, asynchronous=False)
             seen += 1
     finally:
@@ -171,5 +192,7 @@ def test_a_short_demo_runs_to_the_end_and_waits_for_the_workers(settings: Settin
     assert result.failed == 0
     assert consumed == [result.published]
     assert "Demo finished" in text
+    assert "input lag                    0" in text
+    assert "had not caught up" not in text
     assert f"http://127.0.0.1:{settings.web_port}/customers/" in text
     assert topic_name(settings.topic_prefix, Topic.DLQ) in text

@@ -139,6 +139,8 @@ def test_the_tally_counts_our_guests_only() -> None:
     assert (tally.burned, tally.burned_lots) == (60, 1)
     assert (tally.dead_letters, tally.dead_letter_codes) == (1, {"not_json": 1})
     assert tally.outputs == 9
+    # Burns, warnings and balances go on with the clock; only answers to inputs mean progress.
+    assert tally.answers == 5
     assert tally.unreadable == 1
     # The newest snapshot wins even when an older one arrives later (a relay repeat).
     richest = tally.richest()
