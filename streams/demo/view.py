@@ -6,6 +6,7 @@ log file, CI) a new line is written every few seconds so that the output stays r
 
 from __future__ import annotations
 
+import textwrap
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, tzinfo
@@ -121,11 +122,11 @@ def summary(facts: RunFacts, tally: Tally, lag: int | None, tz: tzinfo) -> list[
         + ("" if facts.drained else "  (the workers had not caught up when the demo stopped)"),
     ]
     if tally.accrued_by_rule:
-        lines.append(
-            "  accrued by rule:    "
-            + ", ".join(
-                f"{rule} {_n(points)}" for rule, points in sorted(tally.accrued_by_rule.items())
-            )
+        by_rule = ", ".join(
+            f"{rule} {_n(points)}" for rule, points in sorted(tally.accrued_by_rule.items())
+        )
+        lines += textwrap.wrap(
+            by_rule, width=100, initial_indent="  accrued by rule: ", subsequent_indent=" " * 4
         )
     lines += where_to_look(facts, tally)
     return lines
