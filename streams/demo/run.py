@@ -109,19 +109,22 @@ class Demo:
         return result
 
     def _publish_all(self) -> None:
-        budget = max(1, int(self.options.rate * self.options.tick))
+        # A token bucket in ticks: ``rate`` messages per second on average, fractions carried
+        # over (a rate of 2 sends one message every fifth tick), bursts of at most one second.
+        per_tick = self.options.rate * self.options.tick
+        credit = 0.0
         tick = 0
         while self._next < len(self.timeline) or self.clock.now() < self.end:
             now = self.clock.now()
-            sent = 0
+            credit = min(credit + per_tick, max(1.0, self.options.rate))
             while (
                 self._next < len(self.timeline)
                 and self.timeline[self._next].at <= now
-                and sent < budget
+                and credit >= 1
             ):
                 self.publisher.publish(self.timeline[self._next])
                 self._next += 1
-                sent += 1
+                credit -= 1
             self._observe(tick)
             tick += 1
             self._sleep(self.options.tick)
