@@ -16,6 +16,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TextIO
 
+from confluent_kafka import KafkaException
+
 from schemas.durations import Duration, DurationError
 from schemas.errors import BonusError
 from streams.clock import ScaledClock, clock_from_settings
@@ -126,6 +128,9 @@ def demo_main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> i
         return 130
     except BonusError as error:
         sys.stderr.write(f"bonus demo: {error}\n")
+        return 1
+    except KafkaException as error:
+        sys.stderr.write(f"bonus demo: Kafka at {settings.kafka_bootstrap}: {error}\n")
         return 1
     return result.exit_code
 
