@@ -32,7 +32,7 @@ FIELDS: Final = (
 """Names a template may use; ``expires_at`` is a datetime in the customer's time zone."""
 
 
-class TemplateError(BonusError):
+class TemplateError(BonusError, ValueError):
     """A template that cannot render a warning (unknown field, bad format, attribute access)."""
 
 
