@@ -19,34 +19,67 @@ key                                type    what it holds; lifetime
                                            the relay, trimmed after delivery
 ``P{s7}:n``                        HASH    interned names: ``=<name>`` -> code, ``#<code>`` ->
                                            name, ``#`` -> last code; names are ``r:<rule_id>``,
-                                           ``c:<campaign_id>`` and leads ``d:<duration>``;
-                                           kept forever (tiny)
+                                           ``c:<campaign_id>``, leads ``d:<duration>`` and lot
+                                           shapes ``s:...`` (below, with ``~<code>`` ->
+                                           validity); kept forever (tiny: a few per rule)
 ``P{s7}:i:<kind>:<event_id>``      STRING  idempotency record ``<digest>\\x1e<outcome>`` of one
                                            input event, with a TTL (default 8 days, real time)
 =================================  ======  ====================================================
 
-Fields of the customer hash (numbers in base 36 inside packed values, decimal text elsewhere):
+Fields of the customer hash. Numbers in packed values are base 36 (``b36``); times and
+durations (``t36``) are base-36 SECONDS when whole, else base-36 ms followed by ``.``: exact
+either way, ms precision kept where an input has it. Empty packed fields mean the default
+named, and trailing empty fields are dropped.
 
-* ``v`` version (grows by 1 per balance-visible change), ``s`` latest ``now`` applied (ms);
-  ``n`` purchases, ``t`` total amount (exact decimal text), ``p`` last purchase (ms);
-  ``ta`` / ``tr`` / ``tb`` / ``tc`` points accrued / redeemed / burned / clawed back, ever;
-  ``og`` earliest order-record deadline (ms).
-* ``L<lot_id>`` an outstanding lot (points left > 0; deleted when spent, clawed back or burned):
-  ``code,orig,left,issued,act-issued,exp-issued,warned,coalesce_until-exp,warnings`` where
-  ``code`` is the interned origin, ``warned`` the lead codes already warned joined by ``.`` and
-  ``warnings`` the lot's own plans ``lead:exp-due`` joined by ``;`` (they share coalesce_until).
-* ``O<order_id>`` an order that made lots, for refunds: ``amount\\x1erefunded\\x1edeadline``
-  then per lot ``\\x1elot_id\\x1forig\\x1fclawed\\x1fcode``; dropped at ``deadline`` = latest lot
-  deadline + order retention (a refund after that finds no order and changes nothing).
-* ``U<code>`` once-per-customer marker of a rule (``1``) or campaign (``<event_id>\\x1e<digest>``).
-* ``G<code>:<issued>`` points a capped rule gave with that issued_at (one small field per
-  grant, so the hash stays listpack-encoded), pruned to two cap windows back.
+* ``v`` version (grows by 1 per balance-visible change; plain decimal, read on its own).
+* ``S`` = ``n,t,p,s``: purchases (b36), total amount (exact decimal text), last purchase (t36),
+  latest ``now`` applied (t36).
+* ``T`` = ``ta,tr,tb,tc``: points accrued / redeemed / burned / clawed back ever (b36, empty 0).
+* ``L<lot_id>`` a lot: ``shape,orig,iss,oref,exp-iss,left,act-iss,k,warned,clawed`` where
+  ``shape`` is an interned code (below), ``orig`` the points granted, ``iss`` issued_at (t36),
+  ``oref`` the ref of the order that made it (empty: none), ``exp-iss`` (t36; empty: the
+  shape's validity), ``left`` the points left (empty: = orig), ``act-iss`` (t36; empty: 0),
+  ``k`` its place among its order's lots (empty: 0), ``warned`` the lead codes already warned
+  joined by ``.``, ``clawed`` the points clawed back (empty: 0). A fresh purchase lot is about
+  ``Lhrfdeq3fhtmmwxeg`` = ``4,d,tpd4y0,0``. The lot id is stored only here.
+  A lot is OUTSTANDING while ``left`` > 0. With nothing left (spent, clawed back or burned) it
+  is RETAINED (``left`` = 0) only while its order record lives (a later refund still reports
+  it) or while it counts toward its rule's cap; otherwise it is deleted.
+* ``O<order_id>`` an order that made lots, for refunds: ``ref\x1eamount\x1erefunded``
+  (decimal text, refunded empty for 0). ``ref`` is the smallest b36 number none of the
+  customer's other orders uses; the order's lots are the lots whose ``oref`` is ``ref``, in
+  ``k`` order. The record is dropped at its deadline = its latest lot deadline + the order
+  retention (computed, not stored; a refund after that finds no order and changes nothing),
+  and its retained lots with it unless a cap still counts them.
+* ``U<code>`` once-per-customer marker of a rule (``1``) or campaign (``<tag>\x1e<digest>``,
+  tag = the first 16 hex digits of the SHA-1 of the launch's event_id, so it stays short).
+* Cap grants have no field of their own: a capped rule's grants are its lots whose shape says
+  capped, outstanding or retained (``orig`` points at ``iss``). Each new grant of the rule
+  unflags its lots issued more than two cap windows back (a retained lot nothing else needs is
+  then deleted), so events up to one cap window late still see every grant that can count.
 
-Memory: lots and orders are small strings in one hash per customer, which stays
-listpack-encoded while it has at most ``hash-max-listpack-entries`` fields (Redis default 128,
-production config 512) and every field and value is at most ``hash-max-listpack-value`` bytes
-(default 64; production config 128 because order records and long ids exceed 64).
-``deploy/measure_lot_memory.py`` measures the bytes per outstanding lot.
+Lot shapes: what the lots of one rule share is interned in the names hash as
+``s:<origin code>,<c if capped>,<coalesce_until - expires_at>,<plans>`` with plans
+``<lead code>:<expires_at - due>`` joined by ``;`` (t36; every warning plan of a lot shares
+coalesce_until), plus ``~<shape code>`` = the validity (expires_at - issued_at, t36) of the
+first lot packed with that shape. So a lot stores one short code for its origin, cap flag and
+warning plans, and no validity when it has the usual one (every lot of a rule without
+``round_up_to``). Due times and deadlines are stored as exact deltas, never rounded: a shard
+holds a few shapes per rule (more only where daylight-saving time shifts a lead).
+
+Memory: ``deploy/measure_lot_memory.py`` measures about 115 bytes per outstanding lot at
+100,000 lots (5 purchases per customer, each its own order, a capped rule with two warnings;
+MEMORY USAGE of the records, timer index and names: lot ~34, order ~29, per-customer fields
+and key ~29, timer entry ~24). Every field and value stays under 64 bytes with ids of ordinary
+length (the measurement's longest: 24), so a customer hash is listpack-encoded under the Redis
+default ``hash-max-listpack-value`` (64) while it has at most ``hash-max-listpack-entries``
+fields (default 128: about 60 outstanding purchase lots, each a lot and an order field).
+Production redis config (a hash past either limit still works, at about four times the
+memory)::
+
+    hash-max-listpack-entries 512   # customers with up to ~250 outstanding lots stay compact
+    hash-max-listpack-value 256     # order ids (and lot ids, if made elsewhere) up to 128
+                                    # ASCII characters: field "O<order_id>" is up to 129 bytes
 
 Idempotency uses one key per event with a TTL rather than a pruned per-shard set: Redis expires
 them by itself, nothing has to be pruned inside scripts, and a key costs about as much as a

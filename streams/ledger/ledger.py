@@ -114,11 +114,14 @@ class Ledger:
     ) -> tuple[int, CustomerStats, StoredOrder | None]:
         """``(version, statistics, order record)`` of a customer, in one round trip."""
         key = self.keys(self.shard_of(customer_id)).customer(customer_id)
-        fields = ["v", "n", "t", "p", f"O{order_id}" if order_id is not None else "v"]
-        values = [None if v is None else text(v) for v in await self.client.hmget(key, fields)]
-        version, stats = stats_from(dict(zip(fields[:4], values[:4], strict=True)))
-        order = StoredOrder.parse(values[4]) if order_id is not None and values[4] else None
-        return version, stats, order
+        if order_id is None:
+            fields = ["v", "S"]
+            values = [None if v is None else text(v) for v in await self.client.hmget(key, fields)]
+            return (*stats_from(dict(zip(fields, values, strict=True))), None)
+        # The order's lots carry its ref: the whole (small, listpack) record in one read.
+        record = {text(f): text(v) for f, v in (await self.client.hgetall(key)).items()}
+        version, stats = stats_from(dict(record))
+        return version, stats, StoredOrder.from_record(order_id, record)
 
     async def _run(
         self, script: AsyncScript, keys: list[str], request: dict[str, Any]
@@ -159,6 +162,7 @@ class Ledger:
             request: dict[str, Any] = {
                 "digest": digest(event),
                 "ttl": self._ttl,
+                "ret": self._retention_ms,
                 "customer": event.customer_id,
                 "expect": version,
                 "now": ms(now),
@@ -174,11 +178,7 @@ class Ledger:
                     "p": ms(after.last_purchase_at),
                 }
                 amount = event.amount + (order.amount if order is not None else 0)
-                request["order"] = {
-                    "id": event.order_id,
-                    "amount": format(amount, "f"),
-                    "ret": self._retention_ms,
-                }
+                request["order"] = {"id": event.order_id, "amount": format(amount, "f")}
             return await self._run(self.scripts.accrue, keys, request)
 
         return outcome_from_reply(kind, event.event_id, await self._retrying(attempt))
@@ -188,6 +188,7 @@ class Ledger:
         request = {
             "digest": digest(event),
             "ttl": self._ttl,
+            "ret": self._retention_ms,
             "customer": event.customer_id,
             "event": event.event_id,
             "order": event.order_id,
@@ -207,6 +208,7 @@ class Ledger:
             request: dict[str, Any] = {
                 "digest": digest(event),
                 "ttl": self._ttl,
+                "ret": self._retention_ms,
                 "customer": event.customer_id,
                 "expect": version,
                 "now": ms(now),
@@ -241,6 +243,7 @@ class Ledger:
             plan = plan_campaign_lot(event, customer_id, self.rules)
             request = {
                 "digest": digest(event),
+                "ret": self._retention_ms,
                 "event": event.event_id,
                 "customer": customer_id,
                 "expect": version,
@@ -280,7 +283,9 @@ class Ledger:
         async with self.client.pipeline(transaction=False) as pipe:
             for customer_id in due:
                 keys = [k.customer(customer_id), k.timers, k.outbox, k.names]
-                await self.scripts.fire(keys=keys, args=[customer_id, ms(now)], client=pipe)
+                await self.scripts.fire(
+                    keys=keys, args=[customer_id, ms(now), self._retention_ms], client=pipe
+                )
             replies = await pipe.execute()
         fired = []
         for customer_id, reply in zip(due, replies, strict=True):

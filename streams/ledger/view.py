@@ -3,6 +3,7 @@ evaluation, refunds and ``GET /customers/{id}``. Mirrors the packing in ``lua/li
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -11,7 +12,7 @@ from typing import Literal
 from streams.core.model import CustomerStats
 from streams.ledger.codec import from_ms, to_ms
 
-RS, US = "\x1e", "\x1f"
+RS = "\x1e"
 
 
 def b36(value: str) -> int:
@@ -19,46 +20,86 @@ def b36(value: str) -> int:
     return -int(value[1:], 36) if value.startswith("-") else int(value, 36)
 
 
+def t36(value: str) -> int:
+    """Milliseconds from the scripts' time form: base-36 seconds, or base-36 ms then ``.``."""
+    return b36(value[:-1]) if value.endswith(".") else b36(value) * 1000
+
+
 def stats_from(fields: dict[str, str | None]) -> tuple[int, CustomerStats]:
-    """``(version, statistics)`` from the ``v``, ``n``, ``t``, ``p`` fields of a record."""
+    """``(version, statistics)`` from the ``v`` and ``S`` (``n,t,p,s``) fields of a record."""
     version = int(fields.get("v") or 0)
-    last = fields.get("p")
+    packed = (fields.get("S") or ",,,").split(",")
     stats = CustomerStats(
-        purchases=int(fields.get("n") or 0),
-        total_amount=Decimal(fields.get("t") or 0),
-        last_purchase_at=from_ms(int(last)) if last else None,
+        purchases=b36(packed[0]) if packed[0] else 0,
+        total_amount=Decimal(packed[1] or 0),
+        last_purchase_at=from_ms(t36(packed[2])) if packed[2] else None,
     )
     return version, stats
 
 
+def totals_from(fields: dict[str, str]) -> dict[str, int]:
+    """Points accrued, redeemed, burned and clawed back ever, from the ``T`` field."""
+    packed = (fields.get("T") or "").split(",")
+    packed += [""] * (4 - len(packed))
+    names = ("accrued", "redeemed", "burned", "clawed_back")
+    return {name: b36(x) if x else 0 for name, x in zip(names, packed, strict=True)}
+
+
 @dataclass(frozen=True, slots=True)
 class StoredLot:
-    """An outstanding lot as stored (origin still as an interned code)."""
+    """A lot as stored: outstanding (``points`` > 0) or retained with nothing left (kept for its
+    order's refunds or its rule's cap). ``shape`` is still an interned code (see keys.py)."""
 
     lot_id: str
-    code: str
+    shape: str
     original: int
     points: int
     issued_at: datetime
     activates_at: datetime
     expires_at: datetime
+    order_ref: str | None
+    position: int  # its place among its order's lots
     warned: frozenset[str]  # lead codes
+    clawed: int
 
     @classmethod
-    def parse(cls, lot_id: str, packed: str) -> StoredLot:
-        """Unpack ``code,orig,left,issued,act-issued,exp-issued,warned,...`` (see keys.py)."""
-        f = packed.split(",")
-        issued = b36(f[3])
+    def parse(cls, lot_id: str, packed: str, names: Mapping[str, str]) -> StoredLot:
+        """Unpack ``shape,orig,iss,oref,exp-iss,left,act-iss,k,warned,clawed`` (see keys.py);
+        ``names`` is the shard's names hash (a lot may use its shape's validity)."""
+        f = _lot_fields(packed)
+        original, issued = b36(f[1]), t36(f[2])
+        validity = f[4] or names.get(f"~{f[0]}")
+        if validity is None:
+            raise ValueError(f"lot {lot_id}: shape {f[0]} has no validity in the names hash")
         return cls(
             lot_id=lot_id,
-            code=f[0],
-            original=b36(f[1]),
-            points=b36(f[2]),
+            shape=f[0],
+            original=original,
+            points=b36(f[5]) if f[5] else original,
             issued_at=from_ms(issued),
-            activates_at=from_ms(issued + b36(f[4])),
-            expires_at=from_ms(issued + b36(f[5])),
-            warned=frozenset(x for x in f[6].split(".") if x),
+            activates_at=from_ms(issued + (t36(f[6]) if f[6] else 0)),
+            expires_at=from_ms(issued + t36(validity)),
+            order_ref=f[3] or None,
+            position=b36(f[7]) if f[7] else 0,
+            warned=frozenset(x for x in f[8].split(".") if x),
+            clawed=b36(f[9]) if f[9] else 0,
         )
+
+
+def _lot_fields(packed: str) -> list[str]:
+    f = packed.split(",")
+    return f + [""] * (10 - len(f))
+
+
+def stored_lots(fields: Mapping[str, str], names: Mapping[str, str]) -> list[StoredLot]:
+    """Every lot field of a customer record, outstanding or retained."""
+    return [StoredLot.parse(f[1:], v, names) for f, v in fields.items() if f.startswith("L")]
+
+
+def origin_code(shape: str, names: dict[str, str]) -> str | None:
+    """The interned origin code of a lot shape (``s:<origin>,...`` in the names hash)."""
+    name = names.get(f"#{shape}")
+    return name[2:].split(",", 1)[0] if name is not None and name.startswith("s:") else None
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,14 +111,23 @@ class StoredOrder:
     lots: tuple[tuple[str, int, int], ...]
 
     @classmethod
-    def parse(cls, packed: str) -> StoredOrder:
-        """Unpack ``amount RS refunded RS deadline (RS id US orig US clawed US code)*``."""
-        parts = packed.split(RS)
-        lots = []
-        for item in parts[3:]:
-            lot_id, orig, clawed, _code = item.split(US)
-            lots.append((lot_id, b36(orig), b36(clawed)))
-        return cls(amount=Decimal(parts[0]), refunded=Decimal(parts[1]), lots=tuple(lots))
+    def from_record(cls, order_id: str, fields: dict[str, str]) -> StoredOrder | None:
+        """The order ``order_id`` of a customer record (``ref RS amount RS refunded``; its lots
+        carry its ref), or None if the record has none."""
+        packed = fields.get(f"O{order_id}")
+        if packed is None:
+            return None
+        ref, amount, refunded = packed.split(RS)
+        mine = []  # (k, lot id, original, clawed)
+        for name, value in fields.items():
+            f = _lot_fields(value)
+            if name.startswith("L") and f[3] == ref:
+                mine.append((b36(f[7] or "0"), name[1:], b36(f[1]), b36(f[9] or "0")))
+        return cls(
+            amount=Decimal(amount),
+            refunded=Decimal(refunded or 0),
+            lots=tuple((lot_id, orig, clawed) for _, lot_id, orig, clawed in sorted(mine)),
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,13 +164,10 @@ def build_view(
     """The view of a record at ``now``: lots past their deadline count for nothing, even if
     the timer has not burned them yet."""
     lots: list[LotView] = []
-    for field, packed in fields.items():
-        if not field.startswith("L"):
-            continue
-        lot = StoredLot.parse(field[1:], packed)
+    for lot in stored_lots(fields, names):
         if lot.points <= 0 or lot.expires_at <= now:
             continue
-        origin = names.get(f"#{lot.code}", "?:?")
+        origin = names.get(f"#{origin_code(lot.shape, names)}", "?:?")
         lots.append(
             LotView(
                 lot_id=lot.lot_id,
@@ -139,15 +186,7 @@ def build_view(
     if active:
         first = active[0].expires_at
         next_expiry = (sum(x.points for x in active if x.expires_at == first), first)
-    totals = {
-        name: int(fields.get(field) or 0)
-        for name, field in (
-            ("accrued", "ta"),
-            ("redeemed", "tr"),
-            ("burned", "tb"),
-            ("clawed_back", "tc"),
-        )
-    }
+    totals = totals_from(fields)
     return CustomerView(
         customer_id=customer_id,
         balance=sum(x.points for x in active),

@@ -23,7 +23,7 @@ from streams.core.segments import apply_purchase
 from streams.core.warnings import WarnableLot, fire_due_warnings
 from streams.ledger import ClawedBack, Conflict, Duplicate, Redeemed
 from streams.ledger.codec import text
-from streams.ledger.view import StoredLot
+from streams.ledger.view import origin_code, stored_lots
 from tests.integration.ledger_harness import (
     T0,
     Harness,
@@ -331,13 +331,18 @@ def _check_customer(
     if snapshots:
         assert snapshots[-1][2:] == (balance, pending)
     # Conservation over every stored lot, expired-but-not-yet-burned ones included.
-    record = h.run(h.client.hgetall(h.ledger.keys(h.ledger.shard_of(who)).customer(who)))
-    stored = [
-        StoredLot.parse(text(f)[1:], text(v)).points
-        for f, v in record.items()
-        if text(f).startswith("L")
-    ]
-    assert all(points > 0 for points in stored)
+    keys = h.ledger.keys(h.ledger.shard_of(who))
+    record = h.run(h.client.hgetall(keys.customer(who)))
+    names = {text(f): text(v) for f, v in h.run(h.client.hgetall(keys.names)).items()}
+    lots = stored_lots({text(f): text(v) for f, v in record.items()}, names)
+    stored = [lot.points for lot in lots]
+    assert all(points >= 0 for points in stored)
+    # A lot with nothing left is kept only for its order (refunds) or its rule's cap.
+    for lot in lots:
+        if lot.points == 0:
+            shape = names[f"#{lot.shape}"]
+            assert lot.order_ref is not None or shape.split(",")[1] == "c", (lot, shape)
+            assert f"#{origin_code(lot.shape, names)}" in names
     t = view.totals
     assert t["accrued"] == t["redeemed"] + t["burned"] + t["clawed_back"] + sum(stored)
 

@@ -136,7 +136,7 @@ def test_burn_happens_exactly_once(h: Harness) -> None:
     h.run(
         h.ledger.scripts.fire(
             keys=[keys.customer("fay"), keys.timers, keys.outbox, keys.names],
-            args=["fay", to_ms(T0 + 21 * DAY)],
+            args=["fay", to_ms(T0 + 21 * DAY), 30 * 86_400_000],  # now, order retention (ms)
         )
     )
     assert burns(h, "fay") == [(lot, 30)]

@@ -10,7 +10,7 @@ from streams.core.ids import lot_id, output_event_id, short_hash
 def test_lot_ids_are_short_deterministic_and_distinct() -> None:
     one = lot_id("purchases", "e-1", rule_id="cashback")
     assert one == lot_id("purchases", "e-1", rule_id="cashback")
-    assert len(one) == 24
+    assert len(one) == 16
     assert one.isalnum()
     assert one.islower()
     others = {
@@ -33,6 +33,13 @@ def test_lot_comes_from_one_rule_or_one_campaign() -> None:
 
 def test_parts_are_unambiguous() -> None:
     assert short_hash("ab", "c") != short_hash("a", "bc")
+
+
+def test_hash_sizes() -> None:
+    assert len(short_hash("a")) == 24
+    assert len(short_hash("a", size=10)) == 16
+    with pytest.raises(ValueError, match="multiple of 5"):
+        short_hash("a", size=8)
 
 
 def test_output_event_ids() -> None:

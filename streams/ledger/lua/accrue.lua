@@ -2,7 +2,7 @@
 -- they hold under duplicates and overlapping workers); a Purchase also updates the customer's
 -- statistics and its order record (for refunds).
 -- KEYS: customer hash, shard timers, shard outbox, shard names, idempotency key.
--- ARGV[1]: JSON {digest, ttl, customer, expect, now, src, stats?, order?, lots = [plan...]}.
+-- ARGV[1]: JSON {digest, ttl, ret, customer, expect, now, src, stats?, order?, lots = [plan...]}.
 local ckey, tkey, xkey, ikey = KEYS[1], KEYS[2], KEYS[3], KEYS[5]
 NAMES = KEYS[4]
 local req = cjson.decode(ARGV[1])
@@ -26,10 +26,9 @@ end
 if req.order then
   need_str(req.order.id, 'order id')
   need_str(req.order.amount, 'order amount')
-  need_int(req.order.ret, 'order retention')
 end
 
-local st = load(ckey)
+local st = load(ckey, req.ret)
 st.customer = req.customer
 local made, skipped = {}, {}
 for _, p in ipairs(req.lots) do
@@ -45,11 +44,12 @@ end
 if req.order then
   local order = st.orders[req.order.id]
   if order or #made > 0 then
-    order = order or {refunded = '0', deadline = 0, lots = {}}
+    order = order or new_order(st)
     order.amount = req.order.amount
     for _, lot in ipairs(made) do
-      table.insert(order.lots, {id = lot.id, orig = lot.orig, clawed = 0, code = lot.code})
-      if lot.exp + req.order.ret > order.deadline then order.deadline = lot.exp + req.order.ret end
+      lot.oref, lot.k = order.ref, #order.lots
+      table.insert(order.lots, lot)
+      if lot.exp + st.ret > order.deadline then order.deadline = lot.exp + st.ret end
     end
     put_order(st, req.order.id, order)
     st.changed = true

@@ -2,7 +2,8 @@
 -- (coalesced, once per lead), activations, burns, order-record expiry; then reschedule the
 -- customer's single entry in the shard's timer index. Naturally idempotent: state, not
 -- events, decides what is due.
--- KEYS: customer hash, shard timers, shard outbox, shard names. ARGV: customer id, now (ms).
+-- KEYS: customer hash, shard timers, shard outbox, shard names.
+-- ARGV: customer id, now (ms), order retention (ms).
 local ckey, tkey, xkey = KEYS[1], KEYS[2], KEYS[3]
 NAMES = KEYS[4]
 local customer = ARGV[1]
@@ -11,7 +12,7 @@ if redis.call('EXISTS', ckey) == 0 then
   redis.call('ZREM', tkey, customer)
   return cjson.encode({status = 'gone'})
 end
-local st = load(ckey)
+local st = load(ckey, tonumber(ARGV[3]))
 st.customer = customer
 advance(st, now)
 local v = finish(st, now, tkey, xkey)

@@ -1,19 +1,23 @@
 -- Campaign grant: one lot per campaign and customer. The customer's "U<code>" marker holds
--- "<event_id>\30<digest>" of the launch that granted it: the same launch again is a duplicate,
--- the same event_id with another payload a conflict, another launch of the campaign a no-op.
+-- "<event tag>\30<digest>" of the launch that granted it (the tag: 16 hex digits of the
+-- event_id's SHA-1, so the marker stays short whatever the id): the same launch again is a
+-- duplicate, the same event_id with another payload a conflict, another launch of the campaign
+-- a no-op.
 -- KEYS: customer hash, shard timers, shard outbox, shard names.
--- ARGV[1]: JSON {digest, event, customer, expect, now, lot = plan}.
+-- ARGV[1]: JSON {digest, ret, event, customer, expect, now, lot = plan}.
 local ckey, tkey, xkey = KEYS[1], KEYS[2], KEYS[3]
 NAMES = KEYS[4]
 local req = cjson.decode(ARGV[1])
 local p = req.lot
+need_str(req.event, 'event id')
+local tag = string.sub(redis.sha1hex(req.event), 1, 16)
 
 local code = redis.call('HGET', NAMES, '=' .. p.origin)
 if code then
   local marker = redis.call('HGET', ckey, 'U' .. code)
   if marker then
     local i = string.find(marker, RS, 1, true)
-    if i and string.sub(marker, 1, i - 1) == req.event then
+    if i and string.sub(marker, 1, i - 1) == tag then
       if string.sub(marker, i + 1) == req.digest then
         return cjson.encode({status = 'duplicate', original = 'applied'})
       end
@@ -32,10 +36,10 @@ need_str(req.digest, 'digest')
 check_plan(p)
 if string.sub(p.origin, 1, 2) ~= 'c:' then error('ledger: a grant is a campaign lot') end
 
-local st = load(ckey)
+local st = load(ckey, req.ret)
 st.customer = req.customer
 p.once = true
-p.marker = req.event .. RS .. req.digest
+p.marker = tag .. RS .. req.digest
 local lot = make_lot(st, p, req.event)
 advance(st, now)
 local v = finish(st, now, tkey, xkey)

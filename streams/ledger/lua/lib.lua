@@ -65,7 +65,31 @@ local function need_str(x, what)
   return x
 end
 
--- Interned names: rule ids, campaign ids and leads are stored as short base-36 codes.
+-- Times: epoch ms (or ms deltas) as base 36 of SECONDS when whole, else of ms with a '.'
+-- suffix; exact either way ("mx4kxcg0." = ms, "tp3x9c" = s).
+local function t36(ms)
+  if ms % 1000 == 0 then return b36(ms / 1000) end
+  return b36(ms) .. '.'
+end
+
+local function d36t(s)
+  if string.sub(s, -1) == '.' then return d36(string.sub(s, 1, -2)) end
+  return d36(s) * 1000
+end
+
+-- An optional number: '' stands for `default`.
+local function opt(s, default, decode)
+  if s == nil or s == '' then return default end
+  return decode(s)
+end
+
+local function pack_opt(n, default, encode)
+  if n == default then return '' end
+  return encode(n)
+end
+
+-- Interned names: rule ids, campaign ids, leads and lot shapes are stored as short base-36
+-- codes.
 local NAMES = nil
 local name_cache, code_cache = {}, {}
 
@@ -91,65 +115,137 @@ local function name_of(code)
   return name
 end
 
--- A lot in memory: id, code (origin), orig, rem, iss, act, exp, warned = set of lead codes
--- already warned (its own leads or others' that covered it), w = its own warning plans
--- {lead = code, due = ms, coal = ms}, kept after warning (see fire_warnings).
+-- A lot's shape: what the lots of one rule share, interned once per shard as
+-- "s:<origin code>,<c if it counts toward a cap>,<coalesce_until - expires_at>,<plans>" with
+-- plans "<lead code>:<expires_at - due>" joined by ';' (times as t36). Names field
+-- "~<shape code>" holds the validity (expires_at - issued_at, t36) of the first lot packed
+-- with the shape: lots with that validity (all of them, for a rule without round_up_to) store
+-- none.
+local shape_cache = {}
+
+local function shape_of(code)
+  local shape = shape_cache[code]
+  if shape then return shape end
+  local f = split(string.sub(name_of(code), 3), ',')
+  local validity = redis.call('HGET', NAMES, '~' .. code)
+  shape = {code = f[1], capped = f[2] == 'c', coal = opt(f[3], 0, d36t), plans = {},
+           validity = validity and d36t(validity) or nil}
+  for _, spec in ipairs(split(f[4] or '', ';')) do
+    local p = split(spec, ':')
+    table.insert(shape.plans, {lead = p[1], before = d36t(p[2])})
+  end
+  shape_cache[code] = shape
+  return shape
+end
+
+local function shape_code(lot)
+  local plans, coal = {}, ''
+  for _, w in ipairs(lot.w) do
+    plans[#plans + 1] = w.lead .. ':' .. t36(lot.exp - w.due)
+    coal = t36(w.coal - lot.exp)
+  end
+  return intern(table.concat({'s:' .. lot.code, lot.capped and 'c' or '', coal,
+                              table.concat(plans, ';')}, ','))
+end
+
+-- A lot in memory: id, code (origin), capped (counts toward its rule's cap), orig, rem (0: a
+-- retained lot, see retire), iss, act, exp, oref/k (its order's ref and its place in it),
+-- clawed, warned = set of lead codes already warned (its own leads or others' that covered
+-- it), w = its own warning plans {lead = code, due = ms, coal = ms}, kept after warning.
+-- Packed: shape,orig,iss,oref,exp-iss,rem,act-iss,k,warned,clawed (trailing '' dropped;
+-- oref '' = none, exp-iss '' = the shape's validity, rem '' = orig, act-iss '' = 0, k and
+-- clawed '' = 0).
 local function unpack_lot(id, packed)
   local f = split(packed, ',')
-  local iss = d36(f[4])
-  local exp = iss + d36(f[6])
-  local lot = {id = id, code = f[1], orig = d36(f[2]), rem = d36(f[3]), iss = iss,
-               act = iss + d36(f[5]), exp = exp, warned = {}, w = {}}
-  for _, lead in ipairs(split(f[7] or '', '.')) do lot.warned[lead] = true end
-  -- Every plan of a lot shares coalesce_until (expires_at + warning_coalesce): stored once.
-  local coal = exp + d36(f[8] ~= '' and f[8] or '0')
-  for _, spec in ipairs(split(f[9] or '', ';')) do
-    local p = split(spec, ':')
-    table.insert(lot.w, {lead = p[1], due = exp - d36(p[2]), coal = coal})
+  local shape = shape_of(f[1])
+  local orig, iss = d36(f[2]), d36t(f[3])
+  local exp = iss + opt(f[5], shape.validity, d36t)
+  local lot = {id = id, code = shape.code, capped = shape.capped, orig = orig,
+               oref = opt(f[4], nil, tostring), rem = opt(f[6], orig, d36), iss = iss,
+               act = iss + opt(f[7], 0, d36t), exp = exp, k = opt(f[8], 0, d36), warned = {},
+               clawed = opt(f[10], 0, d36), w = {}}
+  for _, lead in ipairs(split(f[9] or '', '.')) do lot.warned[lead] = true end
+  for _, p in ipairs(shape.plans) do
+    table.insert(lot.w, {lead = p.lead, due = exp - p.before, coal = exp + shape.coal})
   end
   return lot
 end
 
 local function pack_lot(lot)
-  local ws, coal = {}, ''
-  for _, w in ipairs(lot.w) do
-    ws[#ws + 1] = w.lead .. ':' .. b36(lot.exp - w.due)
-    coal = b36(w.coal - lot.exp)
-  end
   local warned = {}
   for lead in pairs(lot.warned) do warned[#warned + 1] = lead end
   table.sort(warned)
-  return table.concat({lot.code, b36(lot.orig), b36(lot.rem), b36(lot.iss), b36(lot.act - lot.iss),
-                       b36(lot.exp - lot.iss), table.concat(warned, '.'), coal,
-                       table.concat(ws, ';')},
-                      ',')
+  local code = shape_code(lot)
+  local shape = shape_of(code)
+  if shape.validity == nil then
+    shape.validity = lot.exp - lot.iss
+    redis.call('HSETNX', NAMES, '~' .. code, t36(shape.validity))
+  end
+  local f = {code, b36(lot.orig), t36(lot.iss), lot.oref or '',
+             pack_opt(lot.exp - lot.iss, shape.validity, t36), pack_opt(lot.rem, lot.orig, b36),
+             pack_opt(lot.act - lot.iss, 0, t36), pack_opt(lot.k, 0, b36),
+             table.concat(warned, '.'), pack_opt(lot.clawed, 0, b36)}
+  while #f > 3 and f[#f] == '' do f[#f] = nil end
+  return table.concat(f, ',')
 end
 
--- An order: amount and refunded (decimal text, Python does the math), deadline (ms) after
--- which the record is dropped, and its lots {id, orig, clawed, code}.
+-- An order that made lots: ref (short, unique among the customer's orders; its lots carry
+-- it), amount and refunded (decimal text, Python does the math). Its lots (order.lots, by k)
+-- are the customer's lots with that ref; its deadline, after which the record is dropped, is
+-- its latest lot deadline + the order retention (computed, not stored).
 local function unpack_order(packed)
   local f = split(packed, RS)
-  local order = {amount = f[1], refunded = f[2], deadline = d36(f[3]), lots = {}}
-  for i = 4, #f do
-    local p = split(f[i], US)
-    table.insert(order.lots, {id = p[1], orig = d36(p[2]), clawed = d36(p[3]), code = p[4]})
-  end
-  return order
+  return {ref = f[1], amount = f[2], refunded = (f[3] or '') ~= '' and f[3] or '0', lots = {}}
 end
 
 local function pack_order(order)
-  local parts = {order.amount, order.refunded, b36(order.deadline)}
-  for _, l in ipairs(order.lots) do
-    parts[#parts + 1] = table.concat({l.id, b36(l.orig), b36(l.clawed), l.code}, US)
+  return table.concat({order.ref, order.amount, order.refunded == '0' and '' or order.refunded},
+                      RS)
+end
+
+-- Packed per-customer fields: "S" = n,t,p,s (purchases b36, total amount decimal text, last
+-- purchase t36, latest now applied t36) and "T" = ta,tr,tb,tc (points accrued / redeemed /
+-- burned / clawed back ever, b36, '' for 0, trailing '' dropped). In st.meta they are
+-- separate decimal-text values; finish() packs the ones that changed.
+local PACKED = {S = {'n', 't', 'p', 's'}, T = {'ta', 'tr', 'tb', 'tc'}}
+local DECODE = {n = d36, t = nil, p = d36t, s = d36t, ta = d36, tr = d36, tb = d36, tc = d36}
+local ENCODE = {n = b36, t = nil, p = t36, s = t36, ta = b36, tr = b36, tb = b36, tc = b36}
+
+local function unpack_meta(st, field, packed)
+  local f = split(packed, ',')
+  for i, name in ipairs(PACKED[field]) do
+    local x = f[i]
+    if x ~= nil and x ~= '' then st.meta[name] = DECODE[name] and I(DECODE[name](x)) or x end
   end
-  return table.concat(parts, RS)
+end
+
+local function pack_meta(st)
+  for field, names in pairs(PACKED) do
+    local dirty = false
+    for _, name in ipairs(names) do
+      if st.put[name] then dirty = true; st.put[name] = nil end
+    end
+    if dirty then
+      local f = {}
+      for i, name in ipairs(names) do
+        local x = st.meta[name]
+        f[i] = (x == nil or x == '') and '' or (ENCODE[name] and ENCODE[name](tonumber(x)) or x)
+      end
+      if field == 'T' then
+        for i, x in ipairs(f) do if x == '0' then f[i] = '' end end
+        while #f > 1 and f[#f] == '' do f[#f] = nil end
+      end
+      st.put[field] = table.concat(f, ',')
+    end
+  end
 end
 
 -- The customer's whole state (one HGETALL) plus the pending writes of this script.
-local function load(ckey)
+local function load(ckey, ret)
   local st = {key = ckey, meta = {}, lots = {}, byid = {}, orders = {}, put = {}, del = {},
-              out = {}, changed = false, touched = false}
+              out = {}, changed = false, touched = false, ret = need_int(ret, 'order retention')}
   local raw = redis.call('HGETALL', ckey)
+  local byref = {}
   for i = 1, #raw, 2 do
     local f, v = raw[i], raw[i + 1]
     local kind = string.sub(f, 1, 1)
@@ -158,9 +254,24 @@ local function load(ckey)
       st.lots[#st.lots + 1] = lot
       st.byid[lot.id] = lot
     elseif kind == 'O' then
-      st.orders[string.sub(f, 2)] = unpack_order(v)
+      local order = unpack_order(v)
+      st.orders[string.sub(f, 2)] = order
+      byref[order.ref] = order
+    elseif PACKED[f] then
+      unpack_meta(st, f, v)
     else
       st.meta[f] = v
+    end
+  end
+  for _, lot in ipairs(st.lots) do
+    local order = lot.oref and byref[lot.oref]
+    if order then order.lots[#order.lots + 1] = lot else lot.oref = nil end
+  end
+  for _, order in pairs(st.orders) do
+    table.sort(order.lots, function(a, b) return a.k < b.k end)
+    order.deadline = 0
+    for _, lot in ipairs(order.lots) do
+      if lot.exp + st.ret > order.deadline then order.deadline = lot.exp + st.ret end
     end
   end
   st.exists = #raw > 0
@@ -191,6 +302,13 @@ local function drop_lot(st, lot)
   lot.gone = true
   st.byid[lot.id] = nil
   st.touched = true
+end
+
+-- A lot with nothing left (spent, clawed back or burned) stays as a retained lot (rem 0) while
+-- its order record lives (a refund still reports it) or while it counts toward a cap;
+-- otherwise it is deleted.
+local function retire(st, lot)
+  if lot.oref or lot.capped then save_lot(lot, st) else drop_lot(st, lot) end
 end
 
 local function origin(lot, tbl)
@@ -295,49 +413,55 @@ local function advance(st, now)
   fire_warnings(st, now)
   local seen = tonumber(st.meta.s or '0')
   for _, lot in ipairs(st.lots) do
-    if not lot.gone then
+    if not lot.gone and lot.rem > 0 then
       if lot.exp <= now then
         emit(st, 'burned', origin(lot, {lot = lot.id, pts = I(lot.rem), exp = I(lot.exp)}))
         add_total(st, 'tb', lot.rem)
-        drop_lot(st, lot)
+        lot.rem = 0
+        retire(st, lot)
         st.changed = true
       elseif lot.act <= now and lot.act > seen then
         st.changed = true
       end
     end
   end
-  local og = tonumber(st.meta.og or '')
-  if og and og <= now then
-    local nxt = nil
-    for oid, order in pairs(st.orders) do
-      if order.deadline <= now then
-        st.orders[oid] = nil
-        st.del['O' .. oid] = true
-        st.touched = true
-      elseif nxt == nil or order.deadline < nxt then
-        nxt = order.deadline
+  for oid, order in pairs(st.orders) do
+    if order.deadline <= now then
+      st.orders[oid] = nil
+      st.put['O' .. oid] = nil
+      st.del['O' .. oid] = true
+      st.touched = true
+      for _, lot in ipairs(order.lots) do
+        if not lot.gone then
+          lot.oref, lot.k = nil, 0
+          if lot.rem == 0 and not lot.capped then drop_lot(st, lot) else save_lot(lot, st) end
+        end
       end
     end
-    if nxt then
-      set_meta(st, 'og', I(nxt))
-    else
-      st.meta.og = nil
-      st.put.og = nil
-      st.del.og = true
-    end
   end
+end
+
+-- A new order record, with the smallest ref none of the customer's orders uses.
+local function new_order(st)
+  local used = {}
+  for _, order in pairs(st.orders) do used[order.ref] = true end
+  local n = 0
+  while used[b36(n)] do n = n + 1 end
+  return {ref = b36(n), refunded = '0', deadline = 0, lots = {}}
 end
 
 local function put_order(st, oid, order)
   st.orders[oid] = order
   st.put['O' .. oid] = pack_order(order)
+  st.del['O' .. oid] = nil
   st.touched = true
-  local og = tonumber(st.meta.og or '')
-  if og == nil or order.deadline < og then set_meta(st, 'og', I(order.deadline)) end
 end
 
 local function next_timer(st, now)
-  local t = tonumber(st.meta.og or '')
+  local t = nil
+  for _, order in pairs(st.orders) do
+    if t == nil or order.deadline < t then t = order.deadline end
+  end
   for _, lot in ipairs(live(st, now)) do
     local cand = lot.exp
     if lot.act > now and lot.act < cand then cand = lot.act end
@@ -363,6 +487,7 @@ local function finish(st, now, tkey, xkey)
   end
   if st.touched then
     if tonumber(st.meta.s or '0') < now then set_meta(st, 's', I(now)) end
+    pack_meta(st)
     for _, lot in ipairs(st.lots) do
       if lot.gone then st.del['L' .. lot.id] = true
       elseif lot.dirty then st.put['L' .. lot.id] = pack_lot(lot) end
@@ -430,40 +555,29 @@ local function check_plan(p)
   end
 end
 
--- A capped rule's grants are fields "G<code>:<issued>" = points: one small field each, so the
--- record stays listpack-encoded however many grants a window holds.
-local function grants(st, code)
-  local out, head = {}, 'G' .. code .. ':'
-  for f, v in pairs(st.meta) do
-    if string.sub(f, 1, #head) == head then
-      out[#out + 1] = {field = f, iss = d36(string.sub(f, #head + 1)), pts = tonumber(v)}
-    end
-  end
-  return out
-end
-
--- The points a capped rule gave in [window_start, +inf).
+-- A capped rule's grants are its lots that count toward the cap (capped), outstanding or
+-- retained: each gave `orig` points at `iss`. No separate record.
 local function granted_since(st, code, since)
   local total = 0
-  for _, g in ipairs(grants(st, code)) do
-    if g.iss >= since then total = total + g.pts end
+  for _, lot in ipairs(st.lots) do
+    if not lot.gone and lot.capped and lot.code == code and lot.iss >= since then
+      total = total + lot.orig
+    end
   end
   return total
 end
 
 -- Keep grants newer than one more window before this one: enough for events that arrive up to
--- one cap window late; older ones can no longer count and are pruned to bound memory.
-local function record_grant(st, code, iss, pts, window_start)
+-- one cap window late; older ones can no longer count and stop counting (a retained lot that
+-- nothing else needs is deleted) to bound memory.
+local function prune_grants(st, code, iss, window_start)
   local keep_from = window_start - (iss - window_start)
-  for _, g in ipairs(grants(st, code)) do
-    if g.iss < keep_from then
-      st.meta[g.field] = nil
-      st.put[g.field] = nil
-      st.del[g.field] = true
+  for _, lot in ipairs(st.lots) do
+    if not lot.gone and lot.capped and lot.code == code and lot.iss < keep_from then
+      lot.capped = false
+      if lot.rem == 0 and not lot.oref then drop_lot(st, lot) else save_lot(lot, st) end
     end
   end
-  local field = 'G' .. code .. ':' .. b36(iss)
-  set_meta(st, field, I(tonumber(st.meta[field] or '0') + pts))
 end
 
 -- Make one planned lot, applying once-per-customer and the cap. Returns the lot or nil, reason.
@@ -476,11 +590,11 @@ local function make_lot(st, p, src)
     local left = p.cap[1] - granted_since(st, code, p.cap[2])
     if left <= 0 then return nil, 'cap' end
     if pts > left then pts = left end
-    record_grant(st, code, p.iss, pts, p.cap[2])
+    prune_grants(st, code, p.iss, p.cap[2])
   end
   if p.once then set_meta(st, 'U' .. code, p.marker or '1') end
-  local lot = {id = p.id, code = code, orig = pts, rem = pts, iss = p.iss, act = p.act, exp = p.exp,
-               warned = {}, w = {}}
+  local lot = {id = p.id, code = code, capped = p.cap ~= nil, orig = pts, rem = pts,
+               iss = p.iss, act = p.act, exp = p.exp, k = 0, clawed = 0, warned = {}, w = {}}
   for _, w in ipairs(p.w or {}) do
     table.insert(lot.w, {lead = intern(w[1]), due = w[2], coal = w[3]})
   end

@@ -1,7 +1,7 @@
 -- Redeem: all or nothing against ACTIVE points at `now`, earliest expires_at first, then
 -- issued_at, then lot_id. Too few points: a rejected RedemptionResult and no lot changes.
 -- KEYS: customer hash, shard timers, shard outbox, shard names, idempotency key.
--- ARGV[1]: JSON {digest, ttl, customer, event, order, points, now}.
+-- ARGV[1]: JSON {digest, ttl, ret, customer, event, order, points, now}.
 local ckey, tkey, xkey, ikey = KEYS[1], KEYS[2], KEYS[3], KEYS[5]
 NAMES = KEYS[4]
 local req = cjson.decode(ARGV[1])
@@ -15,7 +15,7 @@ need_int(req.ttl, 'ttl')
 need_str(req.event, 'event id')
 need_str(req.order, 'order id')
 
-local st = load(ckey)
+local st = load(ckey, req.ret)
 st.customer = req.customer
 advance(st, now)
 local active = {}
@@ -41,7 +41,7 @@ else
     lot.rem = lot.rem - take
     left = left - take
     taken[#taken + 1] = origin(lot, {lot = lot.id, pts = I(take), warned = next(lot.warned) ~= nil})
-    if lot.rem == 0 then drop_lot(st, lot) else save_lot(lot, st) end
+    if lot.rem == 0 then retire(st, lot) else save_lot(lot, st) end
   end
   add_total(st, 'tr', want)
   st.changed = true

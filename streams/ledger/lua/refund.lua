@@ -2,7 +2,8 @@
 -- Python computed (exact decimal share, floored) minus what was already clawed back. What the
 -- lot no longer holds (spent or burned) is reported as points_unrecovered.
 -- KEYS: customer hash, shard timers, shard outbox, shard names, idempotency key.
--- ARGV[1]: JSON {digest, ttl, customer, expect, now, event, order, refunded, targets = {lot: n}}.
+-- ARGV[1]: JSON {digest, ttl, ret, customer, expect, now, event, order, refunded,
+--   targets = {lot: n}}.
 local ckey, tkey, xkey, ikey = KEYS[1], KEYS[2], KEYS[3], KEYS[5]
 NAMES = KEYS[4]
 local req = cjson.decode(ARGV[1])
@@ -19,37 +20,33 @@ need_str(req.event, 'event id')
 need_str(req.order, 'order id')
 need_str(req.refunded, 'refunded amount')
 
-local st = load(ckey)
+local st = load(ckey, req.ret)
 st.customer = req.customer
 -- advance() only changes memory; finish() writes. So checking after it is still before writes.
 advance(st, now)
 local order = st.orders[req.order]
 if order then
-  for _, l in ipairs(order.lots) do
-    local target = need_int(req.targets[l.id], 'clawback target of ' .. l.id)
-    if target < l.clawed or target > l.orig then error('ledger: clawback target out of range') end
+  for _, lot in ipairs(order.lots) do
+    local target = need_int(req.targets[lot.id], 'clawback target of ' .. lot.id)
+    if target < lot.clawed or target > lot.orig then
+      error('ledger: clawback target out of range')
+    end
   end
 end
 local status = 'unknown_order'
 if order then
   status = 'applied'
-  for _, l in ipairs(order.lots) do
-    local due = req.targets[l.id] - l.clawed
+  for _, lot in ipairs(order.lots) do
+    local due = req.targets[lot.id] - lot.clawed
     if due > 0 then
-      local lot = st.byid[l.id]
-      local take = 0
-      if lot then
-        take = math.min(due, lot.rem)
-        lot.rem = lot.rem - take
-        if lot.rem == 0 then drop_lot(st, lot) else save_lot(lot, st) end
-      end
-      l.clawed = l.clawed + due
+      -- A retained lot (spent or burned) has rem 0: nothing to take back.
+      local take = math.min(due, lot.rem)
+      lot.rem = lot.rem - take
+      lot.clawed = lot.clawed + due
+      if lot.rem == 0 then retire(st, lot) else save_lot(lot, st) end
       add_total(st, 'tc', take)
-      local entry = {lot = l.id, pts = I(due), unrec = I(due - take), src = req.event}
-      local name = name_of(l.code)
-      if string.sub(name, 1, 1) == 'r' then entry.rule = string.sub(name, 3)
-      else entry.camp = string.sub(name, 3) end
-      emit(st, 'clawed_back', entry)
+      emit(st, 'clawed_back', origin(lot, {lot = lot.id, pts = I(due), unrec = I(due - take),
+                                           src = req.event}))
     end
   end
   order.refunded = req.refunded
