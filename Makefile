@@ -11,7 +11,7 @@ LOCAL_REDIS := redis://127.0.0.1:6379/0
 .PHONY: run test services stop status lint install schemas clean help
 
 help:
-	@echo "make run       start Kafka and Redis, create topics, check the example rules"
+	@echo "make run       start everything and drive a simulated month of demo traffic"
 	@echo "make test      install everything, start the services, lint, run every test"
 	@echo "make services  start (or reuse) Kafka on 127.0.0.1:9092 and Redis on 127.0.0.1:6379"
 	@echo "make stop      stop the services this project started"
@@ -55,13 +55,10 @@ test: $(STAMP)
 	BONUS_REDIS_URL=$${BONUS_REDIS_URL:-$(LOCAL_REDIS)} \
 	  $(BIN)/pytest tests -q -p no:cacheprovider
 
+# The main job: two workers on an accelerated clock, a simulated month of demo traffic, a live
+# view and a summary (deploy/local/demo.sh). Ctrl-C stops it cleanly.
 run: $(STAMP) services
-	BONUS_KAFKA_BOOTSTRAP=$(LOCAL_KAFKA) $(BIN)/bonus topics create
-	$(BIN)/bonus rules check deploy/rules.example.yaml
-	@$(SERVICES) status
-	@echo "Kafka and Redis are running (above) with every topic of the catalog created."
-	@echo "The streaming workers and the demo traffic are not built yet (issue #4): nothing"
-	@echo "consumes the topics. Stop the services with: make stop"
+	@deploy/local/demo.sh
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache build *.egg-info

@@ -4,6 +4,7 @@ bonus rules check FILE        validate a rules file; list every problem
 bonus topics create           create every topic of the catalog (safe to repeat)
 bonus settings                show the effective settings, or every problem with them
 bonus worker                  run one worker of the consumer group (checks everything first)
+bonus demo [options]          publish demo traffic and show the pipeline live (`bonus demo -h`)
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from schemas.errors import BonusError
 from streams.kafka.admin import create_topics
@@ -45,6 +46,18 @@ def _worker(_: argparse.Namespace) -> int:
     return run_worker()
 
 
+def _demo(argv: list[str]) -> int:
+    from streams.demo.cli import demo_main  # noqa: PLC0415 - loaded only when asked for
+
+    return demo_main(argv)
+
+
+# Commands with options of their own: everything after the command name is theirs.
+PASSTHROUGH: dict[str, tuple[str, Callable[[list[str]], int]]] = {
+    "demo": ("publish demo traffic and show the pipeline live", _demo),
+}
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of ``bonus`` and its subcommands."""
     parser = argparse.ArgumentParser(prog="bonus", description=__doc__.splitlines()[0])
@@ -68,13 +81,18 @@ def build_parser() -> argparse.ArgumentParser:
 
     worker = commands.add_parser("worker", help="run one worker (BONUS_* settings)")
     worker.set_defaults(run=_worker)
+    for name, (summary, _) in PASSTHROUGH.items():
+        commands.add_parser(name, help=f"{summary} (see bonus {name} -h)", add_help=False)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run ``bonus``; errors of ours are one clear message and exit status 1 (2 for usage)."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    args = build_parser().parse_args(argv)
+    words = list(sys.argv[1:] if argv is None else argv)
+    if words and words[0] in PASSTHROUGH:
+        return PASSTHROUGH[words[0]][1](words[1:])
+    args = build_parser().parse_args(words)
     try:
         code: int = args.run(args)
     except SettingsError as error:
