@@ -19,7 +19,7 @@ from schemas import Topic, topic_name
 from streams.clock import Clock
 from streams.notify.channels import Channel
 from streams.notify.handler import Handler, NotifyOptions
-from streams.notify.store import NotifyStore
+from streams.notify.store import NotifyStore, check_group
 from streams.notify.template import check_template
 from streams.settings import Settings
 
@@ -42,7 +42,9 @@ class Notifier:
         self._options = options
         self._channel = channel
         self._clock = clock
-        check_template(options.template, options.zone)  # a bad template fails here, early
+        # A bad template or group fails here, before anything connects.
+        check_template(options.template, options.zone)
+        check_group(options.group)
         self._topic = topic_name(settings.topic_prefix, Topic.EXPIRY_WARNINGS)
         self._consumer: Consumer | None = None
         self._redis: redis.Redis | None = None
@@ -100,7 +102,10 @@ class Notifier:
             self._handle(consumer, message)
         # Pacing of the scan is real time; what is due is decided on the service clock.
         if time.monotonic() >= self._next_release:
-            self.handler.release_due()
+            try:
+                self.handler.release_due()
+            except redis.RedisError as error:
+                log.error("could not release held warnings: %s", error)
             self._next_release = time.monotonic() + self._options.release_every
 
     def _handle(self, consumer: Consumer, message: Message) -> None:
@@ -109,7 +114,13 @@ class Notifier:
             if error.code() != KafkaError._PARTITION_EOF:
                 log.error("consumer error: %s", error)
             return
-        if self.handler.on_message(message.value() or b""):
+        try:
+            done = self.handler.on_message(message.value() or b"")
+        except redis.RedisError as error:
+            # Without Redis nothing can be deduped or held: try the message again later.
+            log.error("redis unavailable: %s", error)
+            done = False
+        if done:
             consumer.commit(message=message, asynchronous=False)
         else:
             self._rewind(consumer, message)
