@@ -5,6 +5,7 @@ bonus topics create           create every topic of the catalog (safe to repeat)
 bonus settings                show the effective settings, or every problem with them
 bonus worker                  run one worker of the consumer group (checks everything first)
 bonus demo [options]          publish demo traffic and show the pipeline live (`bonus demo -h`)
+bonus notify [options]        turn expiry warnings into messages (`bonus notify -h`)
 """
 
 from __future__ import annotations
@@ -52,9 +53,16 @@ def _demo(argv: list[str]) -> int:
     return demo_main(argv)
 
 
+def _notify(argv: list[str]) -> int:
+    from streams.notify.cli import notify_main  # noqa: PLC0415 - loaded only when asked for
+
+    return notify_main(argv)
+
+
 # Commands with options of their own: everything after the command name is theirs.
 PASSTHROUGH: dict[str, tuple[str, Callable[[list[str]], int]]] = {
     "demo": ("publish demo traffic and show the pipeline live", _demo),
+    "notify": ("send expiry warnings to customers (log|webhook)", _notify),
 }
 
 
