@@ -1,10 +1,12 @@
 """Which shards (partitions) this worker owns, and the loops that run for each of them.
 
-On assignment the relay and timer loops start for every newly owned shard; on revocation they
-are cancelled and awaited before the revocation returns, so that the next owner starts on a
-quiet shard. Overlap cannot be ruled out in every failure (a worker that lost its session keeps
-running for a while), and need not be: the ledger scripts make a repeated firing harmless and
-the relay repeats only deliveries, with the same event ids.
+On each new assignment the relay and timer loops start for every newly owned shard and stop
+(cancelled and awaited) for every shard no longer owned. A rebalance's revocation alone stops
+nothing: with eager rebalancing every partition is revoked and most come back, and a shard whose
+loops paused for the whole rebalance would burn late. So a shard that moves keeps firing on the
+old owner until that owner's new assignment arrives, at the end of the same rebalance as the new
+owner's. In that short overlap both may fire or relay it, which is harmless: the ledger scripts
+make a repeated firing a no-op and a repeated relay carries the same event ids.
 """
 
 from __future__ import annotations
@@ -64,10 +66,9 @@ class Ownership:
             log.info("released shard %s", shard)
         self.metrics.owned_partitions.set(len(self._tasks))
 
-    async def start_rebalance(self, revoked: Iterable[int]) -> None:
-        """A rebalance began: release ``revoked`` and report not ready until assigned."""
+    def start_rebalance(self) -> None:
+        """A rebalance began: report not ready until the new assignment (loops run on)."""
         self.rebalancing = True
-        await self.revoke(revoked)
 
     async def stop(self) -> None:
         """Stop every loop."""

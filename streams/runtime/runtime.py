@@ -103,5 +103,6 @@ class Runtime:
         self.consuming = True
 
     async def revoke(self, shards: Iterable[int]) -> None:
-        """A rebalance began: stop the loops of the revoked shards."""
-        await self.ownership.start_rebalance(shards)
+        """A rebalance began; ``shards`` keep running until the new assignment says otherwise."""
+        self.ownership.start_rebalance()
+        log.info("rebalance: %s revoked, loops run on until the new assignment", sorted(shards))

@@ -64,6 +64,11 @@ def build_app(settings: Settings, runtime: Runtime) -> BonusApp:
         topic_allow_declare=False,
         consumer_auto_offset_reset="earliest",
         broker_commit_interval=1.0,
+        # Kafka's classic default: a worker that died (kill -9) hands its shards over in 10 s
+        # rather than faust's 60.
+        broker_session_timeout=10.0,
+        # Heartbeats tell a worker that a rebalance began; sooner means shorter hand-overs.
+        broker_heartbeat_interval=1.0,
         web_enabled=True,
         web_port=settings.web_port,
         web_bind="0.0.0.0",  # noqa: S104 - the API is meant to be reached from outside

@@ -68,7 +68,9 @@ def test_two_owners_firing_the_same_shard_burn_each_lot_once(settings: Settings)
     assert len({b["lot_id"] for b in burns}) == 10
 
 
-def test_ownership_runs_loops_of_assigned_shards_only(settings: Settings) -> None:
+def test_ownership_follows_assignments_and_keeps_loops_through_a_rebalance(
+    settings: Settings,
+) -> None:
     clock = ManualClock()
 
     async def scenario() -> list[frozenset[int]]:
@@ -77,12 +79,14 @@ def test_ownership_runs_loops_of_assigned_shards_only(settings: Settings) -> Non
             await runtime.assign({0, 2})
             seen.append(runtime.ownership.owned)
             await runtime.ledger.apply(purchase("p1", "c-late"), clock.now())
-            await runtime.revoke({2})
+            await runtime.revoke({0, 2})  # loops run on through the rebalance
+            assert runtime.ownership.rebalancing
             seen.append(runtime.ownership.owned)
             await runtime.assign({1, 3})
             seen.append(runtime.ownership.owned)
+            assert not runtime.ownership.rebalancing
             assert runtime.metrics.registry.get_sample_value("bonus_owned_partitions") == 2
             return seen
 
     seen = asyncio.run(scenario())
-    assert seen == [frozenset(), frozenset({0, 2}), frozenset({0}), frozenset({1, 3})]
+    assert seen == [frozenset(), frozenset({0, 2}), frozenset({0, 2}), frozenset({1, 3})]
