@@ -171,3 +171,10 @@ def test_worker_alerts_select_the_worker_job(
     jobs = {job["job_name"] for job in config["scrape_configs"]}
     used = {job for rule in rules for job in re.findall(r'job="([^"]*)"', rule["expr"])}
     assert used <= jobs
+
+
+def test_every_alert_has_a_promtool_unit_test(rules: list[dict[str, Any]]) -> None:
+    tests = _load(PROMETHEUS / "alerts.test.yml")
+    assert tests["rule_files"] == ["alerts.yml"]
+    tested = {case["alertname"] for test in tests["tests"] for case in test["alert_rule_test"]}
+    assert tested == {alert["alert"] for alert in _alerts(rules)}
