@@ -165,13 +165,11 @@ class Records:
     longest: int = 0
     encodings: dict[str, int] = field(default_factory=dict)
 
-    async def add(self, client: Redis, key: bytes) -> None:
+    def add(self, usage: int, encoding: bytes, record: dict[bytes, bytes]) -> None:
         """Account one customer record."""
         self.keys += 1
-        self.usage += int(await client.memory_usage(key, samples=0) or 0)
-        encoding = text(await client.object("encoding", key))
-        self.encodings[encoding] = self.encodings.get(encoding, 0) + 1
-        record: dict[bytes, bytes] = await client.hgetall(key)  # type: ignore[assignment]
+        self.usage += usage
+        self.encodings[text(encoding)] = self.encodings.get(text(encoding), 0) + 1
         for name, value in record.items():
             size = entry_size(name) + entry_size(value)
             self.longest = max(self.longest, len(name), len(value))
@@ -188,15 +186,36 @@ class Records:
 async def _measure(client: Redis, prefix: str, customers: Records) -> dict[str, tuple[int, int]]:
     """MEMORY USAGE (bytes, keys) per key kind; customer records into ``customers``."""
     totals: dict[str, tuple[int, int]] = {}
+    batch: list[bytes] = []
+
+    async def account() -> None:
+        async with client.pipeline(transaction=False) as pipe:
+            for key in batch:
+                pipe.memory_usage(key, samples=0)
+                if _kind(key) == "c":
+                    pipe.object("encoding", key)
+                    pipe.hgetall(key)
+            replies = iter(await pipe.execute())
+        for key in batch:
+            usage, kind = int(next(replies) or 0), _kind(key)
+            if kind == "c":
+                customers.add(usage, next(replies), next(replies))
+            else:
+                total, count = totals.get(kind, (0, 0))
+                totals[kind] = (total + usage, count + 1)
+        batch.clear()
+
     async for key in _keys(client, f"{prefix}*"):
-        kind = key.split(b"}:", 1)[1][:1].decode()
-        if kind == "c":
-            await customers.add(client, key)
-            continue
-        usage = int(await client.memory_usage(key, samples=0) or 0)
-        total, count = totals.get(kind, (0, 0))
-        totals[kind] = (total + usage, count + 1)
+        batch.append(key)
+        if len(batch) >= 1000:
+            await account()
+    await account()
     return totals
+
+
+def _kind(key: bytes) -> str:
+    """The key kind after the hash tag: c (customer), t, n, x, i."""
+    return key.split(b"}:", 1)[1][:1].decode()
 
 
 async def _delete(client: Redis, pattern: str) -> None:
