@@ -96,7 +96,7 @@ def stored_lots(fields: Mapping[str, str], names: Mapping[str, str]) -> list[Sto
     return [StoredLot.parse(f[1:], v, names) for f, v in fields.items() if f.startswith("L")]
 
 
-def origin_code(shape: str, names: dict[str, str]) -> str | None:
+def origin_code(shape: str, names: Mapping[str, str]) -> str | None:
     """The interned origin code of a lot shape (``s:<origin>,...`` in the names hash)."""
     name = names.get(f"#{shape}")
     return name[2:].split(",", 1)[0] if name is not None and name.startswith("s:") else None
@@ -120,8 +120,8 @@ class StoredOrder:
         ref, amount, refunded = packed.split(RS)
         mine = []  # (k, lot id, original, clawed)
         for name, value in fields.items():
-            f = _lot_fields(value)
-            if name.startswith("L") and f[3] == ref:
+            f = _lot_fields(value) if name.startswith("L") else []
+            if f and f[3] == ref:
                 mine.append((b36(f[7] or "0"), name[1:], b36(f[1]), b36(f[9] or "0")))
         return cls(
             amount=Decimal(amount),
