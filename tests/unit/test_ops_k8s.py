@@ -215,3 +215,29 @@ def test_topics_job_creates_the_topics(
     job = _container(manifests["Job", "bonus-topics"])
     assert job["args"] == ["topics", "create"]
     assert job["image"] == _container(worker)["image"]
+
+
+def test_cluster_prometheus_scrapes_the_worker_pods(
+    worker: Manifest, settings_map: dict[str, str]
+) -> None:
+    prometheus = ROOT / "deploy" / "prometheus"
+    config = yaml.safe_load((prometheus / "prometheus-k8s.yml").read_text())
+    compose_config = yaml.safe_load((prometheus / "prometheus.yml").read_text())
+    jobs = {job["job_name"]: job for job in config["scrape_configs"]}
+    # The alerts select these job names, wherever Prometheus runs.
+    compose_jobs = {job["job_name"] for job in compose_config["scrape_configs"]}
+    assert set(jobs) >= compose_jobs - {"prometheus"}
+    assert config["rule_files"] == compose_config["rule_files"]
+    workers = jobs["bonus-workers"]
+    assert [sd["namespaces"]["names"] for sd in workers["kubernetes_sd_configs"]] == [["bonus"]]
+    keep = {
+        rule["source_labels"][0]: rule["regex"]
+        for rule in workers["relabel_configs"]
+        if rule.get("action") == "keep"
+    }
+    labels = worker["spec"]["template"]["metadata"]["labels"]
+    assert (
+        keep["__meta_kubernetes_pod_label_app_kubernetes_io_name"]
+        == labels["app.kubernetes.io/name"]
+    )
+    assert keep["__meta_kubernetes_pod_container_port_number"] == settings_map["BONUS_WEB_PORT"]
