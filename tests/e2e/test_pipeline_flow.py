@@ -218,11 +218,19 @@ def test_http_health_metrics_and_unknown_customers(pipeline: Pipeline) -> None:
     assert status == 200
     assert health["owned_partitions"] == [0, 1, 2, 3]
     assert worker.get("/customers/nobody")[0] == 404
+    pipeline.send(Topic.REFUNDS, "m", b"[]")
+    pipeline.send(Topic.PURCHASES, "m", purchase("m1", "m", "100", pipeline.now()))
+    accrued(pipeline, "m", 1)
+    pipeline.watcher.count(Topic.DLQ, 1, 20, "m")
     status, body = worker.get("/metrics")
     text = body.decode()
     assert status == 200
     assert 'bonus_events_consumed_total{outcome="accrued",topic="purchases"}' in text
+    assert 'bonus_events_consumed_total{outcome="invalid",topic="refunds"}' in text
     assert 'bonus_points_total{kind="accrued",rule="cashback"}' in text
-    assert 'bonus_dead_letters_total{code="not_json"} 1.0' in text
+    assert 'bonus_dead_letters_total{code="not_an_object"}' in text
+    assert 'bonus_processing_seconds_bucket{le="0.005",topic="purchases"}' in text
     assert "bonus_owned_partitions 4.0" in text
+    assert 'bonus_timer_lag_seconds{shard="0"}' in text
     assert 'customer="' not in text
+    assert '"m"' not in text
