@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 from prometheus_client import CollectorRegistry
 from redis.asyncio import Redis
@@ -14,6 +14,7 @@ from redis.asyncio import Redis
 from streams.clock import Clock
 from streams.ledger import Ledger
 from streams.rules.model import RulesFile
+from streams.runtime.batching import by_key
 from streams.runtime.dlq import InputMessage
 from streams.runtime.metrics import Metrics, create_metrics
 from streams.runtime.ownership import Ownership
@@ -95,6 +96,11 @@ class Runtime:
                 )
             await asyncio.sleep(delay)
             delay = min(delay * 2, RETRY_MAX)
+
+    async def handle_batch(self, messages: Sequence[InputMessage]) -> list[str]:
+        """Process a batch: a key's messages in order, different keys concurrently."""
+        self.metrics.batch_size.labels("input").observe(len(messages))
+        return await by_key(messages, lambda m: (m.topic, m.partition, m.key), self.handle)
 
     async def assign(self, shards: Iterable[int]) -> None:
         """The full new assignment: run the loops of exactly these shards."""

@@ -3,12 +3,15 @@
 Kept thin: every decision lives in :mod:`streams.runtime`. The faust traps of design.md shape
 it: the aiokafka driver; agents with concurrency 1; events acknowledged by hand (``noack``)
 only after the ledger call returned, because faust acknowledges an event in a ``finally`` and
-would commit a message whose processing failed; no leader topic; no topic declaration (the
+would commit a message whose processing failed, and in order, batch by batch
+(:mod:`streams.runtime.batching`); no leader topic; no topic declaration (the
 topics exist, ``bonus topics create`` made them).
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 import tempfile
 from collections.abc import Awaitable, Callable, Coroutine, Iterable
@@ -16,10 +19,11 @@ from typing import Any, cast
 
 import faust
 from faust.streams import Stream
-from faust.types import TP, StreamT
+from faust.types import TP, EventT, StreamT
 from faust.web import Request, Response, View
 
 from schemas import CATALOG, INPUT_TOPICS, Topic, topic_name
+from streams.runtime.batching import BATCH_MAX, drain
 from streams.runtime.dlq import InputMessage
 from streams.runtime.http import HttpReply, customer_reply, health_reply, metrics_reply
 from streams.runtime.runtime import Runtime
@@ -102,24 +106,37 @@ def build_app(settings: Settings, runtime: Runtime) -> BonusApp:
 
 
 def _agent(runtime: Runtime, topic: Topic) -> Agent:
+    def to_message(event: EventT[bytes]) -> InputMessage:
+        message = event.message
+        return InputMessage(
+            topic=topic,
+            topic_name=message.topic,
+            partition=message.partition,
+            offset=message.offset,
+            key=message.key,
+            value=message.value,
+        )
+
     async def consume(stream: StreamT[bytes]) -> None:
         if not isinstance(stream, Stream):
             raise TypeError(f"faust handed the agent a {type(stream).__name__}, not a Stream")
         manual = stream.noack()
-        async for event in manual.events():
-            message = event.message
-            await runtime.handle(
-                InputMessage(
-                    topic=topic,
-                    topic_name=message.topic,
-                    partition=message.partition,
-                    offset=message.offset,
-                    key=message.key,
-                    value=message.value,
-                )
-            )
-            # Only now may faust commit this offset.
-            await manual.ack(event)
+        queue: asyncio.Queue[EventT[bytes]] = asyncio.Queue(BATCH_MAX)
+
+        async def process(batch: list[EventT[bytes]]) -> None:
+            await runtime.handle_batch([to_message(event) for event in batch])
+
+        # Acknowledged (so committable) only after the ledger calls of its batch returned.
+        draining = asyncio.create_task(drain(queue, process, manual.ack, BATCH_MAX))
+        try:
+            async for event in manual.events():
+                await queue.put(event)
+                if draining.done():
+                    draining.result()  # surfaces a failure; drain never returns otherwise
+        finally:
+            draining.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await draining
 
     consume.__name__ = consume.__qualname__ = f"consume_{topic.value.replace('-', '_')}"
     return consume
