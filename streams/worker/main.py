@@ -17,6 +17,7 @@ from confluent_kafka.admin import AdminClient
 from schemas import CATALOG, topic_name
 from schemas.errors import BonusError
 from streams.clock import clock_from_settings
+from streams.rules.errors import RulesError
 from streams.rules.loader import load_rules
 from streams.rules.model import RulesFile
 from streams.runtime.logging import configure_logging, logging_config
@@ -72,13 +73,35 @@ def check_redis(settings: Settings) -> None:
         raise StartupError([f"Redis at {settings.redis_url}: {error}"]) from error
 
 
+def preflight(settings: Settings) -> tuple[RulesFile, int]:
+    """Check the rules, the topics and Redis; StartupError lists every problem of all three."""
+    problems: list[str] = []
+    rules: RulesFile | None = None
+    partitions = 0
+    try:
+        rules = check_rules(settings)
+    except RulesError as error:
+        problems += [f"{error.source}: {problem}" for problem in error.problems]
+    except StartupError as error:
+        problems += error.problems
+    try:
+        partitions = check_topics(settings)
+    except StartupError as error:
+        problems += error.problems
+    try:
+        check_redis(settings)
+    except StartupError as error:
+        problems += error.problems
+    if problems or rules is None:
+        raise StartupError(problems)
+    return rules, partitions
+
+
 def run_worker(err: TextIO = sys.stderr) -> int:
     """Check, then run a worker until it is stopped (SIGTERM, Ctrl-C); the exit status."""
     settings = load_settings()
     configure_logging(settings.log_level)
-    rules = check_rules(settings)
-    partitions = check_topics(settings)
-    check_redis(settings)
+    rules, partitions = preflight(settings)
     clock = clock_from_settings(settings)
     from faust.worker import Worker  # noqa: PLC0415 - faust is heavy; only workers need it
 

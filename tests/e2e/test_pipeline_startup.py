@@ -67,14 +67,21 @@ def test_a_bad_rules_file_is_refused_with_every_problem_before_consuming(
     assert consumer_group not in {g.group_id for g in groups.result().valid}
 
 
-def test_missing_topics_and_rules_file_are_refused(
+def test_a_missing_rules_file_topics_and_redis_are_refused_together(
     kafka_bootstrap: str, tmp_path: Path, topic_prefix: str
 ) -> None:
     result = run_worker(
-        {"BONUS_KAFKA_BOOTSTRAP": kafka_bootstrap, "BONUS_TOPIC_PREFIX": topic_prefix}, tmp_path
+        {
+            "BONUS_KAFKA_BOOTSTRAP": kafka_bootstrap,
+            "BONUS_TOPIC_PREFIX": topic_prefix,
+            "BONUS_REDIS_URL": "redis://127.0.0.1:1/0",
+        },
+        tmp_path,
     )
     assert result.returncode == 1
     assert "BONUS_RULES_FILE" in result.stderr
+    assert f"topic {topic_prefix}purchases is missing" in result.stderr
+    assert "Redis at redis://127.0.0.1:1/0" in result.stderr
     rules = tmp_path / "rules.yaml"
     rules.write_text("rules: []\n")
     result = run_worker(
