@@ -13,8 +13,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import shutil
 import tempfile
 from collections.abc import Awaitable, Callable, Coroutine, Iterable
+from pathlib import Path
 from typing import Any, cast
 
 import faust
@@ -38,6 +40,7 @@ class BonusApp(faust.App):
     """A faust App that starts the runtime before consuming and stops it after."""
 
     runtime: Runtime
+    scratch: Path
 
     async def on_first_start(self) -> None:
         """Connect the runtime before the consumer (a child service) starts."""
@@ -48,6 +51,8 @@ class BonusApp(faust.App):
         """Stop the runtime after the consumer stopped: the relay delivers what it holds."""
         await super().on_shutdown()
         await self.runtime.stop()
+        # faust wants a data directory even with the memory store; nothing in it outlives us.
+        shutil.rmtree(self.scratch, ignore_errors=True)
 
 
 def shards_of(partitions: Iterable[TP], customer_topics: set[str]) -> set[int]:
@@ -58,11 +63,12 @@ def shards_of(partitions: Iterable[TP], customer_topics: set[str]) -> set[int]:
 def build_app(settings: Settings, runtime: Runtime) -> BonusApp:
     """The faust App of one worker of the consumer group ``settings.consumer_group``."""
     brokers = [f"kafka://{server}" for server in settings.kafka_bootstrap.split(",")]
+    scratch = Path(tempfile.mkdtemp(prefix="bonus-worker-"))
     app = BonusApp(
         settings.consumer_group,
         broker=brokers,
         store="memory://",
-        datadir=tempfile.mkdtemp(prefix="bonus-worker-"),
+        datadir=str(scratch),
         autodiscover=False,
         topic_disable_leader=True,
         topic_allow_declare=False,
@@ -79,6 +85,7 @@ def build_app(settings: Settings, runtime: Runtime) -> BonusApp:
         worker_redirect_stdouts=False,
     )
     app.runtime = runtime
+    app.scratch = scratch
     prefix = settings.topic_prefix
     customer_topics = {topic_name(prefix, t) for t in INPUT_TOPICS if CATALOG[t].co_partitioned}
     for topic in INPUT_TOPICS:
