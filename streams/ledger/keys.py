@@ -72,10 +72,11 @@ Memory: ``deploy/measure_lot_memory.py`` measures about 115 bytes per outstandin
 with two warnings; MEMORY USAGE of the records, timer index and names: lot ~34, order ~29,
 per-customer fields and key ~29, timer entry ~24-26). The allocator sees a little more: at
 1,000,000 lots deleting the state frees about 135 bytes per lot (dict tables included).
-Every field and value stays under 64 bytes with ids of ordinary
-length (the measurement's longest: 24), so a customer hash is listpack-encoded under the Redis
-default ``hash-max-listpack-value`` (64) while it has at most ``hash-max-listpack-entries``
-fields (default 128: about 60 outstanding purchase lots, each a lot and an order field).
+
+Every field and value stays under 64 bytes with ids of ordinary length (the measurement's
+longest: 24), so a customer hash is listpack-encoded under the Redis default
+``hash-max-listpack-value`` (64) while it has at most ``hash-max-listpack-entries`` fields
+(default 128: about 60 outstanding purchase lots, each a lot and an order field).
 Production redis config (a hash past either limit still works, at about four times the
 memory)::
 
