@@ -232,5 +232,9 @@ def test_http_health_metrics_and_unknown_customers(pipeline: Pipeline) -> None:
     assert 'bonus_processing_seconds_bucket{le="0.005",topic="purchases"}' in text
     assert "bonus_owned_partitions 4.0" in text
     assert 'bonus_timer_lag_seconds{shard="0"}' in text
+    assert 'bonus_outbox_backlog_entries{shard="0"}' in text
+    assert "bonus_relay_lag_seconds{shard=" in text
+    assert 'bonus_batch_size_events_count{stage="input"}' in text
+    assert "# TYPE bonus_expiry_warnings_total counter" in text
     assert 'customer="' not in text
     assert '"m"' not in text
