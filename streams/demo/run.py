@@ -19,7 +19,7 @@ from schemas.durations import Duration
 from streams.clock import Clock
 from streams.demo.population import Habit, build_population
 from streams.demo.progress import Progress
-from streams.demo.publisher import Publisher
+from streams.demo.publisher import demo_producer, publish
 from streams.demo.traffic import plan_traffic
 from streams.demo.view import LiveView, RunFacts, Snapshot, summary
 from streams.rules.model import RulesFile
@@ -81,7 +81,7 @@ class Demo:
         self.timeline = plan_traffic(
             customers, rules, self.start, self.end - self.start, options.seed
         )
-        self.publisher = Publisher(settings)
+        self.publisher = demo_producer(settings)
         self.progress = Progress(settings, {c.customer_id for c in customers})
         self._customers = len(customers)
         # The busiest habit first: a VIP is the best example when no balance was seen.
@@ -104,7 +104,7 @@ class Demo:
         finally:
             failed = self._close()
         self.view.end_line()
-        result = DemoResult(self.publisher.sent, failed, drained, interrupted)
+        result = DemoResult(self.publisher.stats.sent, failed, drained, interrupted)
         self._summarise(result)
         return result
 
@@ -122,7 +122,7 @@ class Demo:
                 and self.timeline[self._next].at <= now
                 and credit >= 1
             ):
-                self.publisher.publish(self.timeline[self._next])
+                publish(self.publisher, self.timeline[self._next])
                 self._next += 1
                 credit -= 1
             self._observe(tick)
@@ -137,7 +137,7 @@ class Demo:
         needed = max(1, round(self.options.quiet * self._ticks_per_second))
         limit = round(self.options.drain_timeout * self._ticks_per_second)
         tally = self.progress.tally
-        redemptions = self.publisher.deliveries.delivered["redemption"]
+        redemptions = self.publisher.stats.delivered["redemption"]
         answers = -1
         while tick < limit:
             self._observe(tick, measure_every=2)
@@ -163,7 +163,7 @@ class Demo:
     def _snapshot(self) -> Snapshot:
         return Snapshot(
             simulated_now=self.clock.now(),
-            published=self.publisher.deliveries.total,
+            published=self.publisher.stats.total_delivered,
             planned=len(self.timeline),
             tally=self.progress.tally,
             lag=self.progress.lag,
@@ -173,17 +173,17 @@ class Demo:
         try:
             remaining = self.publisher.close()
         except KeyboardInterrupt:
-            remaining = self.publisher.sent - self.publisher.deliveries.total
+            remaining = self.publisher.stats.sent - self.publisher.stats.total_delivered
         self.progress.close()
-        return self.publisher.deliveries.failed + remaining
+        return self.publisher.stats.total_failed + remaining
 
     def _summarise(self, result: DemoResult) -> None:
-        kinds = self.publisher.deliveries.delivered
+        kinds = self.publisher.stats.delivered
         facts = RunFacts(
             started=self.start,
             ended=min(self.clock.now(), self.end) if result.interrupted else self.end,
             customers=self._customers,
-            published=self.publisher.deliveries.total,
+            published=self.publisher.stats.total_delivered,
             bad=kinds["bad"],
             repeats=kinds["repeat"],
             failed=result.failed,

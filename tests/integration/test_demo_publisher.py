@@ -22,10 +22,11 @@ from schemas import (
     to_json_bytes,
     topic_name,
 )
+from streams.client import BonusProducer
 from streams.clock import ScaledClock
 from streams.demo.population import build_population
 from streams.demo.progress import LAGGING, Progress
-from streams.demo.publisher import Publisher
+from streams.demo.publisher import demo_producer, publish
 from streams.demo.run import Demo, DemoOptions
 from streams.demo.traffic import SOURCE, Outgoing, plan_traffic
 from streams.kafka.admin import create_topics
@@ -41,21 +42,21 @@ START = datetime(2026, 11, 30, 21, 0, tzinfo=UTC)
 INPUTS = [t for t in INPUT_TOPICS if t in CUSTOMER_TOPICS]
 
 
-def publish(settings: Settings, timeline: list[Outgoing]) -> Publisher:
-    publisher = Publisher(settings)
-    publisher.start()
+def publish_all(settings: Settings, timeline: list[Outgoing]) -> BonusProducer:
+    producer = demo_producer(settings)
+    producer.start()
     for message in timeline:
-        publisher.publish(message)
-    assert publisher.close() == 0
-    return publisher
+        publish(producer, message)
+    assert producer.close() == 0
+    return producer
 
 
 def test_the_publisher_keys_partitions_and_labels_every_message(settings: Settings) -> None:
     create_topics(settings)
     timeline = plan_traffic(build_population(5, 12), RULES, START, timedelta(days=3), 5)
-    publisher = publish(settings, timeline)
-    assert publisher.deliveries.failed == 0
-    assert publisher.deliveries.total == len(timeline) == publisher.sent
+    producer = publish_all(settings, timeline)
+    assert producer.stats.total_failed == 0
+    assert producer.stats.total_delivered == len(timeline) == producer.stats.sent
 
     for topic in INPUTS:
         expected = [m for m in timeline if m.topic is topic]

@@ -7,12 +7,12 @@ from collections import Counter
 from datetime import UTC, datetime
 from pathlib import Path
 
-from schemas import Duration
+from schemas import Duration, Topic
+from streams.client import BonusProducer
+from streams.client.producer import DeliveryCallback, Headers
 from streams.clock import ScaledClock
 from streams.demo.progress import Progress
-from streams.demo.publisher import Publisher
 from streams.demo.run import Demo, DemoOptions
-from streams.demo.traffic import Outgoing
 from streams.rules.loader import load_rules
 from streams.settings import Settings
 
@@ -34,19 +34,34 @@ class RealTime:
         self.seconds += seconds
 
 
-class FakePublisher(Publisher):
+class FakePublisher(BonusProducer):
+    """Records what the demo sends, when (real and simulated), instead of producing."""
+
     def __init__(self, settings: Settings, real: RealTime, clock: ScaledClock) -> None:
         super().__init__(settings)
         self.real, self.clock = real, clock
-        self.log: list[tuple[float, datetime, Outgoing]] = []
+        self.log: list[tuple[float, datetime, str | None, bytes]] = []
 
     def start(self) -> None:
         pass
 
-    def publish(self, message: Outgoing) -> None:
-        self.log.append((self.real(), self.clock.now(), message))
-        self.sent += 1
-        self.deliveries.delivered[message.kind] += 1
+    def send_raw(
+        self,
+        topic: Topic,
+        key: str | None,
+        value: bytes,
+        *,
+        headers: Headers = (),
+        event_id: str | None = None,
+        on_delivery: DeliveryCallback | None = None,
+        label: str | None = None,
+    ) -> None:
+        self.log.append((self.real(), self.clock.now(), event_id, value))
+        self.stats.sent += 1
+        self.stats.delivered[label or topic.value] += 1
+
+    def poll(self, timeout: float = 0.0) -> int:
+        return 0
 
     def flush(self, timeout: float = 30.0) -> int:
         return 0
@@ -63,7 +78,7 @@ class FakeProgress(Progress):
 
     def poll(self, budget: int = 500) -> int:
         if self.answer_redemptions and self.publisher is not None:
-            self.tally.accepted = self.publisher.deliveries.delivered["redemption"]
+            self.tally.accepted = self.publisher.stats.delivered["redemption"]
         return 0
 
     def measure_lag(self) -> int | None:
@@ -90,10 +105,12 @@ def demo(options: DemoOptions, *, answer: bool = True) -> tuple[Demo, FakePublis
 def test_every_message_goes_out_in_order_when_the_clock_reaches_it() -> None:
     run, publisher, out = demo(DemoOptions(Duration(days=3), customers=30, seed=4, quiet=0.5))
     result = run.run()
-    assert [m for *_, m in publisher.log] == run.timeline
-    assert all(message.at <= simulated for _, simulated, message in publisher.log)
+    sent = [(event_id, value) for _, _, event_id, value in publisher.log]
+    assert sent == [(m.event_id, m.value) for m in run.timeline]
+    released = [(sim, m) for (_, sim, *_), m in zip(publisher.log, run.timeline, strict=True)]
+    assert all(message.at <= simulated for simulated, message in released)
     # Not early, and not late either: at most one tick (0.1 s = 2.4 simulated hours) after.
-    late = [sim - m.at for _, sim, m in publisher.log if m.kind != "history"]
+    late = [sim - m.at for sim, m in released if m.kind != "history"]
     assert max(late).total_seconds() <= 0.1 * 86_400 + 1
     assert result.exit_code == 0
     assert result.drained
