@@ -24,6 +24,20 @@ key                                type    what it holds; lifetime
                                            validity); kept forever (tiny: a few per rule)
 ``P{s7}:i:<kind>:<event_id>``      STRING  idempotency record ``<digest>\\x1e<outcome>`` of one
                                            input event, with a TTL (default 8 days, real time)
+``P{s7}:k``                        ZSET    index of the shard's known customers: member =
+                                           customer id, score = epoch ms (service time) its
+                                           record was created; written by the script that
+                                           creates the record, kept as long as the record
+``P{s7}:g``                        HASH    campaign fan-outs pending in this shard: field =
+                                           campaign id, value = ``rank,granted,scanned`` (the
+                                           resume point in the index and the counts so far);
+                                           the field is deleted when the shard is done
+``P:g:<campaign_id>``              HASH    campaign registry (no shard tag: one per campaign):
+                                           ``e`` event id, ``d`` payload digest, ``k`` terms
+                                           digest, ``p`` launch JSON, ``at`` recording time (ms),
+                                           ``n`` shard count, ``s<shard>`` = ``granted,scanned``
+                                           once that shard is done, ``done`` = total granted;
+                                           kept forever (a few hundred bytes per campaign)
 =================================  ======  ====================================================
 
 Fields of the customer hash. Numbers in packed values are base 36 (``b36``); times and
@@ -72,6 +86,9 @@ Memory: ``deploy/measure_lot_memory.py`` measures about 115 bytes per outstandin
 with two warnings; MEMORY USAGE of the records, timer index and names: lot ~34, order ~29,
 per-customer fields and key ~29, timer entry ~24-26). The allocator sees a little more: at
 1,000,000 lots deleting the state frees about 135 bytes per lot (dict tables included).
+
+The customer index costs one ZSET entry per known customer (about 25 bytes, like a timer
+entry: member and score in the skiplist and its dict), a few percent of a customer's record.
 
 Every field and value stays under 64 bytes with ids of ordinary length (the measurement's
 longest: 24), so a customer hash is listpack-encoded under the Redis default
@@ -124,6 +141,16 @@ class ShardKeys:
         """The shard's interned names."""
         return f"{self.tag}:n"
 
+    @property
+    def index(self) -> str:
+        """The shard's index of known customers (ZSET scored by first-seen epoch ms)."""
+        return f"{self.tag}:k"
+
+    @property
+    def fanouts(self) -> str:
+        """The shard's pending campaign fan-outs (HASH campaign id -> progress)."""
+        return f"{self.tag}:g"
+
     def customer(self, customer_id: str) -> str:
         """A customer's record."""
         return f"{self.tag}:c:{customer_id}"
@@ -139,6 +166,11 @@ class ShardKeys:
     def customer_id_of(self, key: str) -> str:
         """The customer id of a customer record key."""
         return key[len(self.tag) + 3 :]
+
+
+def campaign_key(prefix: str, campaign_id: str) -> str:
+    """The registry record of one campaign (not in any shard's slot)."""
+    return f"{prefix}g:{campaign_id}"
 
 
 def _glob_escape(text: str) -> str:

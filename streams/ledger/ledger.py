@@ -107,6 +107,7 @@ class Ledger:
         keys = [k.customer(customer_id), k.timers, k.outbox, k.names]
         if kind is not None:
             keys.append(k.idempotency(kind, event_id))
+        keys.append(k.index)  # last: the scripts that can create a customer record add it here
         return keys
 
     async def read_stats(

@@ -1,10 +1,12 @@
 -- Accrue: a Purchase or AppInstall becomes lots (caps and once-per-customer decided HERE, so
 -- they hold under duplicates and overlapping workers); a Purchase also updates the customer's
 -- statistics and its order record (for refunds).
--- KEYS: customer hash, shard timers, shard outbox, shard names, idempotency key.
+-- KEYS: customer hash, shard timers, shard outbox, shard names, idempotency key, shard
+-- customer index.
 -- ARGV[1]: JSON {digest, ttl, ret, customer, expect, now, src, stats?, order?, lots = [plan...]}.
 local ckey, tkey, xkey, ikey = KEYS[1], KEYS[2], KEYS[3], KEYS[5]
 NAMES = KEYS[4]
+INDEX = KEYS[6]
 local req = cjson.decode(ARGV[1])
 
 local dup = seen_before(ikey, req.digest)

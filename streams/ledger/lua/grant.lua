@@ -3,10 +3,11 @@
 -- event_id's SHA-1, so the marker stays short whatever the id): the same launch again is a
 -- duplicate, the same event_id with another payload a conflict, another launch of the campaign
 -- a no-op.
--- KEYS: customer hash, shard timers, shard outbox, shard names.
+-- KEYS: customer hash, shard timers, shard outbox, shard names, shard customer index.
 -- ARGV[1]: JSON {digest, ret, event, customer, expect, now, lot = plan}.
 local ckey, tkey, xkey = KEYS[1], KEYS[2], KEYS[3]
 NAMES = KEYS[4]
+INDEX = KEYS[5]
 local req = cjson.decode(ARGV[1])
 local p = req.lot
 need_str(req.event, 'event id')
