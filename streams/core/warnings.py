@@ -9,14 +9,33 @@ every point that burns in that span.
 When several leads of a lot are due at once (a lot created already inside two windows, or a
 timer that fired late), only the shortest (most urgent) one is sent; the longer ones are marked
 as warned without a message, so a customer never gets "3 days left" after "1 day left".
+
+The daily cap (``max_warnings_per_day`` of the rules file, :class:`DailyCap`): a customer gets
+at most that many ExpiryWarning messages per calendar day of the rules' time zone (the day a
+customer reads on the clock, as ``round_up_to: day`` uses; a rolling 24 hours would let a
+warning at 23:00 block the next morning's). Past the cap nothing is lost:
+
+* when more warnings are due at once than the day has left, the first ones go out as they are
+  and the rest FOLD into the last allowed one (:func:`fold`): it covers all their lots;
+* when the day has none left, the due warnings are deferred to the start of the next day, where
+  they come due again and fold into that day's first warning (a deferral marks nothing, so each
+  lot is still warned once per lead, and a longer lead that a shorter one overtook meanwhile is
+  superseded as usual);
+* except that a lot never burns unwarned: if any lot the deferred warnings cover expires at or
+  before the start of the next day, they are sent at once, folded into one message, even past the
+  cap. Never losing points unannounced wins over the cap: a reminder too many is a nuisance, points
+  burnt without one are a complaint.
+
+Forced messages count toward the day like any other.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import datetime, timedelta, tzinfo
 
+from schemas.durations import resolve_local
 from streams.core.model import WarningPlan
 
 
@@ -52,6 +71,45 @@ class WarningGroup:
     def expires_at(self) -> datetime:
         """The earliest deadline covered."""
         return min(lot.expires_at for lot in self.lots)
+
+
+@dataclass(frozen=True, slots=True)
+class DailyCap:
+    """``max_warnings_per_day`` as it stands for one customer at one moment."""
+
+    per_day: int  # max_warnings_per_day, >= 1
+    sent_today: int  # warnings the customer already got on this calendar day
+    next_day: datetime  # start of the next calendar day: when deferred warnings come due again
+
+    @property
+    def left(self) -> int:
+        """How many more warnings the customer may get today."""
+        return max(0, self.per_day - self.sent_today)
+
+
+@dataclass(frozen=True, slots=True)
+class WarningTally:
+    """How many warnings a customer got on the calendar day that starts at ``day``."""
+
+    day: datetime
+    sent: int = 0
+
+    def cap(self, per_day: int, now: datetime, tz: tzinfo) -> DailyCap:
+        """The cap at ``now``: today's count is this tally's if it is of today, else 0."""
+        start, next_day = calendar_day(now, tz)
+        return DailyCap(per_day, self.sent if self.day == start else 0, next_day)
+
+    def add(self, sent: int, now: datetime, tz: tzinfo) -> WarningTally:
+        """The tally after ``sent`` more warnings at ``now``."""
+        start, _ = calendar_day(now, tz)
+        return WarningTally(start, (self.sent if self.day == start else 0) + sent)
+
+
+def calendar_day(moment: datetime, tz: tzinfo) -> tuple[datetime, datetime]:
+    """``(start, start of the next)`` of the calendar day of ``moment`` on ``tz``'s wall clock,
+    in UTC. A midnight skipped by DST starts the day at the first instant that exists."""
+    midnight = moment.astimezone(tz).replace(tzinfo=None, hour=0, minute=0, second=0, microsecond=0)
+    return resolve_local(midnight, tz), resolve_local(midnight + timedelta(days=1), tz)
 
 
 def lead_to_fire(lot: WarnableLot, now: datetime) -> tuple[WarningPlan | None, frozenset[str]]:
@@ -99,13 +157,46 @@ def warning_group(
 
 
 def fire_due_warnings(
-    lots: Iterable[WarnableLot], now: datetime
+    lots: Iterable[WarnableLot], now: datetime, cap: DailyCap | None = None
 ) -> tuple[list[WarningGroup], list[WarnableLot]]:
-    """All warnings one customer is due at ``now`` and the lots with their ``warned`` updated.
+    """The warnings one customer gets at ``now`` and the lots with their ``warned`` updated.
 
     Triggers are taken earliest due first (ties by deadline, then lot id), so the result does
-    not depend on the order the lots are given in.
+    not depend on the order the lots are given in. With ``cap``, at most ``cap.left`` messages
+    (the excess folded into the last), or none while deferring (see the module docstring).
     """
+    lots = list(lots)
+    groups, after = _due_groups(lots, now)
+    if cap is None or len(groups) <= cap.left:
+        return groups, after
+    if cap.left > 0:
+        keep = cap.left - 1
+        return [*groups[:keep], fold(groups[keep:])], after
+    if any(lot.expires_at <= cap.next_day for group in groups for lot in group.lots):
+        return [fold(groups)], after
+    # Deferred: only the superseded (longer) leads are marked, as they would be tomorrow.
+    return [], [replace(lot, warned=lot.warned | lead_to_fire(lot, now)[1]) for lot in lots]
+
+
+def fold(groups: Sequence[WarningGroup]) -> WarningGroup:
+    """One warning covering every lot of ``groups`` (given in the order they came due).
+
+    It carries the lead and trigger of the most urgent group: the one covering the earliest
+    deadline, of those the one due last (a shorter lead), so its ``lead`` matches its
+    ``expires_at`` and its event id stays unique (that lead of that trigger fires once).
+    """
+    head = groups[0]
+    for group in groups[1:]:
+        if group.expires_at <= head.expires_at:
+            head = group
+    covered = {lot.lot_id: lot for group in groups for lot in group.lots}
+    ordered = sorted(covered.values(), key=lambda lot: (lot.expires_at, lot.lot_id))
+    return WarningGroup(lead=head.lead, trigger_lot_id=head.trigger_lot_id, lots=tuple(ordered))
+
+
+def _due_groups(
+    lots: Iterable[WarnableLot], now: datetime
+) -> tuple[list[WarningGroup], list[WarnableLot]]:
     state = {lot.lot_id: lot for lot in lots}
     groups: list[WarningGroup] = []
     while True:
