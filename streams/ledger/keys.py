@@ -101,6 +101,33 @@ memory)::
     hash-max-listpack-value 256     # order ids (and lot ids, if made elsewhere) up to 128
                                     # ASCII characters: field "O<order_id>" is up to 129 bytes
 
+Metrics (``bonus.metrics``, :mod:`streams.analytics`): the scripts count each event they append
+to the outbox into counters of the shard's current window, ``W`` = ``<start_ms>:<length_ms>``
+(start = floor(now / length) * length, service time). The scripts derive these names from the
+outbox key's hash tag (same slot): which window an event counts in is decided inside the script.
+
+=================================  ======  ====================================================
+``P{s7}:ms``                       HASH    the shard's metrics state: ``len`` window length (ms;
+                                           written by each worker at start from
+                                           ``BONUS_METRICS_WINDOW``; absent: 1 h), ``sealed``
+                                           epoch ms up to which windows are closed; kept forever
+``P{s7}:mw``                       ZSET    the shard's open windows: member ``W``, score its end
+``P{s7}:m:<W>``                    HASH    counters ``<dimension>\x1f<measure>`` -> n (measure
+                                           codes in ``streams.analytics.counters``); deleted
+                                           when the window is closed
+``P{s7}:ma:<W>``                   SET     ``<dimension>\x1f<customer_id>``: who was active in
+                                           the window (``ac`` counts them); deleted with it
+``P{m}:q``                         HASH    closed windows computed but not yet published:
+                                           ``W`` -> the JSON MetricsWindow events
+``P{m}:d``                         ZSET    windows published: member ``W``, score end; pruned
+                                           after 8 days of service time
+``P{m}:l``                         STRING  the closer's lease (a worker's token, PX expiry)
+=================================  ======  ====================================================
+
+The active-customer SETs cost about 70-90 bytes per customer and dimension active in an OPEN
+window and are freed when it closes; nothing is added to a customer's record, whose compact
+layout (above) every customer pays for forever.
+
 Idempotency uses one key per event with a TTL rather than a pruned per-shard set: Redis expires
 them by itself, nothing has to be pruned inside scripts, and a key costs about as much as a
 ZSET+HASH entry would. The TTL runs on Redis' real clock, so it is at least 7 days of service
@@ -182,3 +209,56 @@ def check_prefix(prefix: str) -> str:
     if "{" in prefix or "}" in prefix:
         raise ValueError("a ledger key prefix must not contain braces: they select the hash slot")
     return prefix
+
+
+@dataclass(frozen=True, slots=True)
+class MetricsKeys:
+    """The metrics keys of one shard (window counters) and of the closer, under one prefix."""
+
+    prefix: str
+    shard: int
+
+    @property
+    def tag(self) -> str:
+        """The key prefix with the shard's hash tag (as :class:`ShardKeys`)."""
+        return f"{self.prefix}{{s{self.shard}}}"
+
+    @property
+    def state(self) -> str:
+        """The shard's metrics state (window length, sealed up to)."""
+        return f"{self.tag}:ms"
+
+    @property
+    def windows(self) -> str:
+        """The shard's open windows."""
+        return f"{self.tag}:mw"
+
+    def counters(self, window: str) -> str:
+        """The shard's counters of window ``<start_ms>:<length_ms>``."""
+        return f"{self.tag}:m:{window}"
+
+    def active(self, window: str) -> str:
+        """The shard's active customers of one window."""
+        return f"{self.tag}:ma:{window}"
+
+
+@dataclass(frozen=True, slots=True)
+class CloserKeys:
+    """The keys of the metrics closer (one hash tag of their own, not a shard's)."""
+
+    prefix: str
+
+    @property
+    def pending(self) -> str:
+        """Closed windows computed, not yet published."""
+        return f"{self.prefix}{{m}}:q"
+
+    @property
+    def done(self) -> str:
+        """Windows published."""
+        return f"{self.prefix}{{m}}:d"
+
+    @property
+    def lease(self) -> str:
+        """The closer's lease."""
+        return f"{self.prefix}{{m}}:l"

@@ -11,6 +11,9 @@ from collections.abc import Iterable, Sequence
 from prometheus_client import CollectorRegistry
 from redis.asyncio import Redis
 
+from schemas import Topic, topic_name
+from streams.analytics.counters import window_length_ms
+from streams.analytics.store import MetricsStore
 from streams.clock import Clock
 from streams.ledger import Ledger
 from streams.rules.model import RulesFile
@@ -22,6 +25,7 @@ from streams.runtime.processor import Processor
 from streams.runtime.producer import AsyncProducer, producer_config
 from streams.runtime.relay import Relay
 from streams.runtime.timers import Timers
+from streams.runtime.windows import WindowCloser
 from streams.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -57,6 +61,13 @@ class Runtime:
         self.processor = Processor(
             self.ledger, clock, self.producer, self.metrics, prefix, self.relay.notify
         )
+        self.windows = WindowCloser(
+            MetricsStore(self.redis, settings.redis_key_prefix, partitions),
+            self.producer,
+            clock,
+            topic_name(prefix, Topic.METRICS),
+            window_length_ms(settings.metrics_window),
+        )
         self.started = asyncio.Event()
         self.consuming = False
 
@@ -64,6 +75,7 @@ class Runtime:
         """Connect: load the scripts into Redis and start the producer."""
         await self.ledger.start()
         await self.producer.start()
+        await self.windows.start()
         self.started.set()
         log.info("runtime started (%s partitions)", self.ledger.partitions)
 
@@ -71,6 +83,7 @@ class Runtime:
         """Stop the loops, deliver what is queued, close the clients."""
         self.consuming = False
         await self.ownership.stop()
+        await self.windows.stop()
         await self.producer.stop()
         await self.redis.aclose()
         log.info("runtime stopped")
