@@ -8,7 +8,7 @@ SERVICES := $(PYTHON) deploy/local/services.py
 LOCAL_KAFKA := 127.0.0.1:9092
 LOCAL_REDIS := redis://127.0.0.1:6379/0
 
-.PHONY: run test services stop status lint install schemas clean help
+.PHONY: run test services stop status lint install schemas clean help bench
 
 help:
 	@echo "make run       start everything and drive a simulated month of demo traffic"
@@ -17,6 +17,7 @@ help:
 	@echo "make stop      stop the services this project started"
 	@echo "make lint      ruff, ruff format --check, mypy --strict"
 	@echo "make schemas   regenerate schemas/generated (JSON Schema, AsyncAPI)"
+	@echo "make bench     the performance benchmark (QUICK=1: a few minutes); bench-results.json"
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
@@ -59,6 +60,10 @@ test: $(STAMP)
 # view and a summary (deploy/local/demo.sh). Ctrl-C stops it cleanly.
 run: $(STAMP) services
 	@deploy/local/demo.sh
+
+# Issue 7's benchmark against the local services: bench-results.json and a table (bench/).
+bench: $(STAMP) services
+	$(BIN)/python -m bench $(if $(QUICK),--quick,)
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache build *.egg-info
