@@ -26,6 +26,7 @@ from streams.core.clawback import clawback_points
 from streams.core.ids import SOURCE_APP_INSTALLS, SOURCE_PURCHASES
 from streams.core.model import CustomerStats
 from streams.core.segments import apply_purchase, segment_matches
+from streams.core.warnings import calendar_day
 from streams.ledger.codec import decode_reply, digest, encode_request, plan_request, text
 from streams.ledger.codec import to_ms as ms
 from streams.ledger.errors import (
@@ -167,6 +168,7 @@ class Ledger:
                 "customer": event.customer_id,
                 "expect": version,
                 "now": ms(now),
+                "wday": self.warning_day(now),
                 "src": event.event_id,
                 "lots": [plan_request(p) for p in plans],
             }
@@ -195,6 +197,7 @@ class Ledger:
             "order": event.order_id,
             "points": event.points,
             "now": ms(now),
+            "wday": self.warning_day(now),
         }
         keys = self._keys(event.customer_id, KIND_REDEMPTION, event.event_id)
         reply = await self._run(self.scripts.redeem, keys, request)
@@ -213,6 +216,7 @@ class Ledger:
                 "customer": event.customer_id,
                 "expect": version,
                 "now": ms(now),
+                "wday": self.warning_day(now),
                 "event": event.event_id,
                 "order": event.order_id,
                 "refunded": "0",
@@ -249,6 +253,7 @@ class Ledger:
                 "customer": customer_id,
                 "expect": version,
                 "now": ms(now),
+                "wday": self.warning_day(now),
                 "lot": plan_request(plan),
             }
             return await self._run(self.scripts.grant, keys, request)
@@ -273,6 +278,12 @@ class Ledger:
         log.info("campaign %s granted to %s of %s", event.campaign_id, granted, customers)
         return CampaignApplied(granted=granted, customers=customers)
 
+    def warning_day(self, now: datetime) -> list[int]:
+        """``[max_warnings_per_day, start of now's calendar day, start of the next]`` (epoch ms,
+        the rules' time zone): what every script needs to apply the daily warning cap."""
+        start, end = calendar_day(now, self.rules.timezone)
+        return [self.rules.max_warnings_per_day, ms(start), ms(end)]
+
     async def fire_due(self, shard: int, now: datetime, limit: int = 100) -> list[Fired]:
         """Handle the due timers of up to ``limit`` customers of ``shard`` (one pipeline)."""
         k = self.keys(shard)
@@ -281,12 +292,11 @@ class Ledger:
         ]
         if not due:
             return []
+        args = [ms(now), self._retention_ms, *self.warning_day(now)]
         async with self.client.pipeline(transaction=False) as pipe:
             for customer_id in due:
                 keys = [k.customer(customer_id), k.timers, k.outbox, k.names]
-                await self.scripts.fire(
-                    keys=keys, args=[customer_id, ms(now), self._retention_ms], client=pipe
-                )
+                await self.scripts.fire(keys=keys, args=[customer_id, *args], client=pipe)
             replies = await pipe.execute()
         fired = []
         for customer_id, reply in zip(due, replies, strict=True):

@@ -8,7 +8,7 @@ from collections.abc import Awaitable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from redis.asyncio import Redis
 
@@ -57,9 +57,10 @@ rules:
 """
 
 
-def rules() -> RulesFile:
-    """The rules every ledger test uses."""
-    return parse_rules(RULES_YAML)
+def rules(**changes: Any) -> RulesFile:
+    """The rules every ledger test uses, with top-level ``changes`` (e.g.
+    ``max_warnings_per_day=2``, ``timezone=ZoneInfo(...)``)."""
+    return parse_rules(RULES_YAML).model_copy(update=changes)
 
 
 class Harness:
@@ -96,11 +97,14 @@ async def _wait(awaitable: Awaitable[T]) -> T:
 
 
 @contextmanager
-def open_harness(redis_url: str, key_prefix: str, partitions: int = 4) -> Iterator[Harness]:
-    """A harness whose keys are deleted afterwards."""
+def open_harness(
+    redis_url: str, key_prefix: str, partitions: int = 4, rules_file: RulesFile | None = None
+) -> Iterator[Harness]:
+    """A harness (on :func:`rules` unless given others) whose keys are deleted afterwards."""
     with asyncio.Runner() as runner:
         client = Redis.from_url(redis_url)
-        ledger = Ledger(client, prefix=key_prefix, partitions=partitions, rules=rules())
+        chosen = rules_file if rules_file is not None else rules()
+        ledger = Ledger(client, prefix=key_prefix, partitions=partitions, rules=chosen)
         runner.run(ledger.start())
         try:
             yield Harness(runner, client, ledger)

@@ -19,6 +19,7 @@ from tests.integration.ledger_harness import (
     purchase,
     redemption,
     refund,
+    rules,
 )
 
 HOUR = timedelta(hours=1)
@@ -26,7 +27,8 @@ HOUR = timedelta(hours=1)
 
 @pytest.fixture
 def h(redis_url: str, key_prefix: str) -> Iterator[Harness]:
-    with open_harness(redis_url, key_prefix) as harness:
+    # A daily cap too high to matter here: test_ledger_warning_cap.py tests the cap.
+    with open_harness(redis_url, key_prefix, rules_file=rules(max_warnings_per_day=9)) as harness:
         yield harness
 
 
@@ -136,7 +138,13 @@ def test_burn_happens_exactly_once(h: Harness) -> None:
     h.run(
         h.ledger.scripts.fire(
             keys=[keys.customer("fay"), keys.timers, keys.outbox, keys.names],
-            args=["fay", to_ms(T0 + 21 * DAY), 30 * 86_400_000],  # now, order retention (ms)
+            # now, order retention (ms), max warnings per day, the day's start and end (ms)
+            args=[
+                "fay",
+                to_ms(T0 + 21 * DAY),
+                30 * 86_400_000,
+                *h.ledger.warning_day(T0 + 21 * DAY),
+            ],
         )
     )
     assert burns(h, "fay") == [(lot, 30)]

@@ -4,6 +4,7 @@
 -- KEYS: customer hash, shard timers, shard outbox, shard names, idempotency key, shard
 -- customer index.
 -- ARGV[1]: JSON {digest, ttl, ret, customer, expect, now, src, stats?, order?, lots = [plan...]}.
+--   and wday = [max warnings per day, start of now's day, of the next] (warning_cap).
 local ckey, tkey, xkey, ikey = KEYS[1], KEYS[2], KEYS[3], KEYS[5]
 NAMES = KEYS[4]
 INDEX = KEYS[6]
@@ -17,6 +18,7 @@ if version ~= req.expect then
 end
 
 local now = need_int(req.now, 'now')
+WCAP = warning_cap(req.wday, now)
 need_int(req.ttl, 'ttl')
 need_str(req.src, 'source event id')
 for _, p in ipairs(req.lots) do check_plan(p) end

@@ -3,11 +3,13 @@
 -- customer's single entry in the shard's timer index. Naturally idempotent: state, not
 -- events, decides what is due.
 -- KEYS: customer hash, shard timers, shard outbox, shard names.
--- ARGV: customer id, now (ms), order retention (ms).
+-- ARGV: customer id, now (ms), order retention (ms), max warnings per day, start of now's day
+-- and of the next day (ms, in the rules' time zone).
 local ckey, tkey, xkey = KEYS[1], KEYS[2], KEYS[3]
 NAMES = KEYS[4]
 local customer = ARGV[1]
 local now = need_int(tonumber(ARGV[2]), 'now')
+WCAP = warning_cap({tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6])}, now)
 if redis.call('EXISTS', ckey) == 0 then
   redis.call('ZREM', tkey, customer)
   return cjson.encode({status = 'gone'})

@@ -5,6 +5,7 @@
 -- a no-op.
 -- KEYS: customer hash, shard timers, shard outbox, shard names, shard customer index.
 -- ARGV[1]: JSON {digest, ret, event, customer, expect, now, lot = plan}.
+--   and wday = [max warnings per day, start of now's day, of the next] (warning_cap).
 local ckey, tkey, xkey = KEYS[1], KEYS[2], KEYS[3]
 NAMES = KEYS[4]
 INDEX = KEYS[5]
@@ -32,6 +33,7 @@ if version ~= req.expect then
   return cjson.encode({status = 'stale', version = I(version)})
 end
 local now = need_int(req.now, 'now')
+WCAP = warning_cap(req.wday, now)
 need_str(req.event, 'event id')
 need_str(req.digest, 'digest')
 check_plan(p)

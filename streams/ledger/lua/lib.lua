@@ -379,10 +379,35 @@ local function lead_to_fire(st, lot, now)
   return latest
 end
 
--- Warnings due at `now` (mirrors streams.core.warnings.fire_due_warnings): the earliest due
--- plan triggers ONE warning for its lead covering every live lot not yet warned for that lead
--- whose expires_at <= the trigger's coalesce_until, whether or not its own rule lists the lead.
-local function fire_warnings(st, now)
+-- max_warnings_per_day, as the caller computed it for `now` (only Python knows the rules' time
+-- zone): {cap, start of now's calendar day, start of the next day} (epoch ms). Every script
+-- sets WCAP = warning_cap(...) before it changes anything.
+local WCAP = nil
+
+local function warning_cap(spec, now)
+  if type(spec) ~= 'table' then error('ledger: the warning cap {n, day, next day} is missing') end
+  local cap = {n = need_int(spec[1], 'max warnings per day'), d0 = need_int(spec[2], 'day start'),
+               d1 = need_int(spec[3], 'next day start')}
+  if cap.n < 1 or not (cap.d0 <= now and now < cap.d1) then
+    error('ledger: need max warnings per day >= 1 and day start <= now < next day start')
+  end
+  return cap
+end
+
+-- Field "W" = "<day start t36>,<warnings sent that day b36>": the customer's count of the
+-- latest day it got a warning on; another day's count is 0.
+local function sent_today(st)
+  local f = split(st.meta.W or '', ',')
+  if f[1] == nil or d36t(f[1]) ~= WCAP.d0 then return 0 end
+  return d36(f[2])
+end
+
+-- Every warning due at `now`, uncapped (mirrors streams.core.warnings._due_groups): the
+-- earliest due plan triggers ONE group for its lead covering every live lot not yet warned for
+-- that lead whose expires_at <= the trigger's coalesce_until, whether or not its own rule lists
+-- the lead; covered lots are marked warned. Groups come in the order they came due.
+local function due_groups(st, now)
+  local groups = {}
   while true do
     local tl, tw = nil, nil
     for _, lot in ipairs(live(st, now)) do
@@ -391,24 +416,74 @@ local function fire_warnings(st, now)
         tl, tw = lot, w
       end
     end
-    if tw == nil then return end
-    local covered, points = {}, 0
+    if tw == nil then return groups end
+    local g = {lead = tw.lead, trig = tl, lots = {}}
     for _, lot in ipairs(live(st, now)) do
       if lot.exp <= tw.coal and not lot.warned[tw.lead] then
         mark_warned(st, lot, tw.lead)
-        covered[#covered + 1] = lot
-        points = points + lot.rem
+        g.lots[#g.lots + 1] = lot
       end
     end
-    table.sort(covered, by_expiry)
-    local lots = {}
-    for _, lot in ipairs(covered) do
-      lots[#lots + 1] = {lot = lot.id, pts = I(lot.rem), exp = I(lot.exp)}
-    end
-    local bal = balances(st, now)
-    emit(st, 'warning', {lead = string.sub(name_of(tw.lead), 3), trig = tl.id, pts = I(points),
-                         exp = I(covered[1].exp), bal = I(bal), at = I(now), lots = lots})
+    table.sort(g.lots, by_expiry)
+    g.exp = g.lots[1].exp
+    groups[#groups + 1] = g
   end
+end
+
+-- Groups first..last as ONE message (streams.core.warnings.fold): every lot of them, with the
+-- lead and trigger of the group covering the earliest deadline (on ties the later one).
+local function fold(groups, first, last)
+  local head, seen, lots = groups[first], {}, {}
+  for i = first, last do
+    local g = groups[i]
+    if g.exp <= head.exp then head = g end
+    for _, lot in ipairs(g.lots) do
+      if not seen[lot.id] then seen[lot.id] = true; lots[#lots + 1] = lot end
+    end
+  end
+  table.sort(lots, by_expiry)
+  return {lead = head.lead, trig = head.trig, lots = lots, exp = lots[1].exp}
+end
+
+-- The warnings the customer gets at `now` under max_warnings_per_day (see the docstring of
+-- streams/core/warnings.py): what the day still allows goes out, the excess folded into its
+-- last message; with none left, everything waits for the next day (next_timer) unless a lot
+-- it covers would burn by then: then one folded message goes out anyway.
+local function fire_warnings(st, now)
+  local groups = due_groups(st, now)
+  if #groups == 0 then return end
+  local sent = sent_today(st)
+  local left = WCAP.n - sent
+  if left <= 0 then
+    local urgent = false
+    for _, g in ipairs(groups) do
+      for _, lot in ipairs(g.lots) do
+        if lot.exp <= WCAP.d1 then urgent = true end
+      end
+    end
+    if not urgent then
+      -- Deferred: undo the group marks (superseded leads stay marked, as they would tomorrow).
+      for _, g in ipairs(groups) do
+        for _, lot in ipairs(g.lots) do lot.warned[g.lead] = nil end
+      end
+      return
+    end
+    left = 1
+  end
+  local messages = {}
+  for i = 1, math.min(left - 1, #groups) do messages[i] = groups[i] end
+  if #groups >= left then messages[left] = fold(groups, left, #groups) end
+  local bal = balances(st, now)
+  for _, m in ipairs(messages) do
+    local lots, points = {}, 0
+    for _, lot in ipairs(m.lots) do
+      lots[#lots + 1] = {lot = lot.id, pts = I(lot.rem), exp = I(lot.exp)}
+      points = points + lot.rem
+    end
+    emit(st, 'warning', {lead = string.sub(name_of(m.lead), 3), trig = m.trig.id, pts = I(points),
+                         exp = I(m.exp), bal = I(bal), at = I(now), lots = lots})
+  end
+  set_meta(st, 'W', t36(WCAP.d0) .. ',' .. b36(sent + #messages))
 end
 
 -- Bring the customer up to `now`: warnings, activations (balance changes), burns, order GC.
@@ -469,7 +544,9 @@ local function next_timer(st, now)
     local cand = lot.exp
     if lot.act > now and lot.act < cand then cand = lot.act end
     for _, w in ipairs(lot.w) do
-      if w.due < cand and not lot.warned[w.lead] then cand = w.due end
+      -- Still unwarned though due: deferred by max_warnings_per_day to the next day.
+      local at = w.due <= now and WCAP.d1 or w.due
+      if at < cand and not lot.warned[w.lead] then cand = at end
     end
     if t == nil or cand < t then t = cand end
   end

@@ -2,6 +2,7 @@
 -- issued_at, then lot_id. Too few points: a rejected RedemptionResult and no lot changes.
 -- KEYS: customer hash, shard timers, shard outbox, shard names, idempotency key.
 -- ARGV[1]: JSON {digest, ttl, ret, customer, event, order, points, now}.
+--   and wday = [max warnings per day, start of now's day, of the next] (warning_cap).
 local ckey, tkey, xkey, ikey = KEYS[1], KEYS[2], KEYS[3], KEYS[5]
 NAMES = KEYS[4]
 local req = cjson.decode(ARGV[1])
@@ -9,6 +10,7 @@ local req = cjson.decode(ARGV[1])
 local dup = seen_before(ikey, req.digest)
 if dup then return dup end
 local now = need_int(req.now, 'now')
+WCAP = warning_cap(req.wday, now)
 local want = need_int(req.points, 'points')
 if want <= 0 then error('ledger: points must be > 0') end
 need_int(req.ttl, 'ttl')

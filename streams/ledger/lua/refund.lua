@@ -4,6 +4,7 @@
 -- KEYS: customer hash, shard timers, shard outbox, shard names, idempotency key.
 -- ARGV[1]: JSON {digest, ttl, ret, customer, expect, now, event, order, refunded,
 --   targets = {lot: n}}.
+--   and wday = [max warnings per day, start of now's day, of the next] (warning_cap).
 local ckey, tkey, xkey, ikey = KEYS[1], KEYS[2], KEYS[3], KEYS[5]
 NAMES = KEYS[4]
 local req = cjson.decode(ARGV[1])
@@ -15,6 +16,7 @@ if version ~= req.expect then
   return cjson.encode({status = 'stale', version = I(version)})
 end
 local now = need_int(req.now, 'now')
+WCAP = warning_cap(req.wday, now)
 need_int(req.ttl, 'ttl')
 need_str(req.event, 'event id')
 need_str(req.order, 'order id')
