@@ -34,6 +34,7 @@ class ErrorCode(StrEnum):
     INVALID_CURRENCY = "invalid_currency"
     INVALID_DURATION = "invalid_duration"
     DUPLICATE_CONFLICT = "duplicate_conflict"
+    UNKNOWN_SEGMENT = "unknown_segment"
 
 
 @dataclass(frozen=True, slots=True)

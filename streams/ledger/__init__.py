@@ -15,7 +15,7 @@ from streams.ledger.ledger import Ledger
 from streams.ledger.outbox import OutboxEntry, render
 from streams.ledger.outcomes import (
     Accrued,
-    CampaignApplied,
+    CampaignRecorded,
     ClawedBack,
     Conflict,
     Duplicate,
@@ -24,12 +24,13 @@ from streams.ledger.outcomes import (
     LaunchOutcome,
     Outcome,
     Redeemed,
+    UnknownSegment,
 )
 from streams.ledger.view import CustomerView, LotView
 
 __all__ = [
     "Accrued",
-    "CampaignApplied",
+    "CampaignRecorded",
     "ClawedBack",
     "Conflict",
     "CustomerView",
@@ -47,5 +48,6 @@ __all__ = [
     "ScriptError",
     "StaleVersionError",
     "UnexpectedReplyError",
+    "UnknownSegment",
     "render",
 ]

@@ -27,6 +27,7 @@ from streams.core.ids import SOURCE_APP_INSTALLS, SOURCE_PURCHASES
 from streams.core.model import CustomerStats
 from streams.core.segments import apply_purchase, segment_matches
 from streams.core.warnings import calendar_day
+from streams.ledger import campaigns
 from streams.ledger.codec import decode_reply, digest, encode_request, plan_request, text
 from streams.ledger.codec import to_ms as ms
 from streams.ledger.errors import (
@@ -37,9 +38,6 @@ from streams.ledger.errors import (
 from streams.ledger.keys import IDEMPOTENCY_TTL_SECONDS, ShardKeys, check_prefix
 from streams.ledger.outbox import OutboxEntry
 from streams.ledger.outcomes import (
-    Accrued,
-    CampaignApplied,
-    Conflict,
     Fired,
     LaunchOutcome,
     Outcome,
@@ -245,38 +243,52 @@ class Ledger:
             version, stats, _ = await self.read_stats(customer_id)
             if segment is None or not segment_matches(segment, stats, event.occurred_at):
                 return {"status": "ignored", "reason": "not_in_segment"}
-            plan = plan_campaign_lot(event, customer_id, self.rules)
-            request = {
-                "digest": digest(event),
-                "ret": self._retention_ms,
-                "event": event.event_id,
-                "customer": customer_id,
-                "expect": version,
-                "now": ms(now),
-                "wday": self.warning_day(now),
-                "lot": plan_request(plan),
-            }
+            request = self.grant_request(event, customer_id, version, now)
             return await self._run(self.scripts.grant, keys, request)
 
         return outcome_from_reply("campaigns", event.event_id, await self._retrying(attempt))
 
     async def launch_campaign(self, event: CampaignLaunch, now: datetime) -> LaunchOutcome:
-        """Grant a campaign to every known customer of its segment, shard by shard.
+        """Record a launch in the campaign registry; the shards' fan-out loops grant it.
 
-        Safe to repeat after a crash half-way: each customer's grant is idempotent.
+        Idempotent: the same launch again is a duplicate, another launch with the same terms a
+        relaunch (no-op); a segment the rules do not define, or other terms, are refused.
         """
-        granted = customers = 0
-        pattern = self.keys(0).customer_pattern().replace("{s0}", "{s*}")
-        async for raw in self.client.scan_iter(match=pattern, count=500):
-            key = text(raw)
-            customer_id = key.split("}:c:", 1)[1]
-            customers += 1
-            outcome = await self.grant_campaign(event, customer_id, now)
-            if isinstance(outcome, Conflict):
-                return outcome
-            granted += isinstance(outcome, Accrued) and bool(outcome.lots)
-        log.info("campaign %s granted to %s of %s", event.campaign_id, granted, customers)
-        return CampaignApplied(granted=granted, customers=customers)
+        return await campaigns.record_launch(self, event, now)
+
+    def grant_request(
+        self, event: CampaignLaunch, customer_id: str, version: int, now: datetime
+    ) -> dict[str, Any]:
+        """The grant script's request for one customer seen at ``version``."""
+        plan = plan_campaign_lot(event, customer_id, self.rules)
+        return {
+            "digest": digest(event),
+            "ret": self._retention_ms,
+            "event": event.event_id,
+            "customer": customer_id,
+            "expect": version,
+            "now": ms(now),
+            "wday": self.warning_day(now),
+            "lot": plan_request(plan),
+        }
+
+    def campaign_keys(self, customer_id: str) -> list[str]:
+        """The keys of the grant script for one customer."""
+        return self._keys(customer_id, None, "")
+
+    async def fanout_step(
+        self, shard: int, now: datetime, batch: int = campaigns.FANOUT_BATCH
+    ) -> list[campaigns.FanoutStep]:
+        """Grant the next batch of every campaign pending in ``shard`` (see ``campaigns``)."""
+        return await campaigns.fanout_step(self, shard, now, batch)
+
+    async def campaign_status(self, campaign_id: str) -> campaigns.Registered | None:
+        """A campaign's registry record (launch, shards done, total), None if never launched."""
+        return await campaigns.read_registry(self, campaign_id)
+
+    async def count_segment(self, name: str, at: datetime) -> tuple[int, int]:
+        """(customers of segment ``name`` at ``at``, known customers) over every shard."""
+        return await campaigns.count_segment(self, name, at)
 
     def warning_day(self, now: datetime) -> list[int]:
         """``[max_warnings_per_day, start of now's calendar day, start of the next]`` (epoch ms,

@@ -82,14 +82,35 @@ Outcome = Accrued | Redeemed | ClawedBack | Duplicate | Conflict | Ignored
 
 
 @dataclass(frozen=True, slots=True)
-class CampaignApplied:
-    """A campaign launch was granted to ``granted`` of the ``customers`` known customers."""
+class CampaignRecorded:
+    """A campaign launch is in the registry; every shard's fan-out grants it from there.
 
-    granted: int
-    customers: int
+    ``recorded``: new; ``duplicate``: this very launch again; ``relaunch``: another launch of
+    the campaign with the same terms, which changes nothing (``event_id`` is the first one's).
+    """
+
+    status: Literal["recorded", "duplicate", "relaunch"]
+    campaign_id: str
+    event_id: str
 
 
-LaunchOutcome = CampaignApplied | Conflict
+@dataclass(frozen=True, slots=True)
+class UnknownSegment:
+    """A campaign launch names a segment the rules file does not have: dead-letter it."""
+
+    campaign_id: str
+    segment: str
+
+    def error(self) -> InvalidEvent:
+        """The dead-letter reason."""
+        return InvalidEvent(
+            ErrorCode.UNKNOWN_SEGMENT,
+            f"campaign {self.campaign_id!r} names segment {self.segment!r}, which the rules "
+            "file does not define",
+        )
+
+
+LaunchOutcome = CampaignRecorded | Conflict | UnknownSegment
 """Any outcome of applying a campaign launch."""
 
 

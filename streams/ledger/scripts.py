@@ -13,7 +13,7 @@ from importlib import resources
 from redis.asyncio import Redis
 from redis.commands.core import AsyncScript
 
-SCRIPT_NAMES = ("accrue", "grant", "redeem", "refund", "fire")
+SCRIPT_NAMES = ("accrue", "grant", "redeem", "refund", "fire", "launch")
 
 
 def script_source(name: str) -> str:
@@ -33,6 +33,7 @@ class Scripts:
     redeem: AsyncScript
     refund: AsyncScript
     fire: AsyncScript
+    launch: AsyncScript
 
     @classmethod
     def register(cls, client: Redis) -> Scripts:

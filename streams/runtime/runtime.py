@@ -19,6 +19,7 @@ from streams.ledger import Ledger
 from streams.rules.model import RulesFile
 from streams.runtime.batching import by_key
 from streams.runtime.dlq import InputMessage
+from streams.runtime.fanout import Fanout, create_fanout_metrics
 from streams.runtime.metrics import Metrics, create_metrics
 from streams.runtime.ownership import Ownership
 from streams.runtime.processor import Processor
@@ -55,8 +56,11 @@ class Runtime:
         prefix = settings.topic_prefix
         self.relay = Relay(self.ledger, self.producer, clock, self.metrics, prefix)
         self.timers = Timers(self.ledger, clock, self.metrics, self.relay)
+        fanout_metrics = create_fanout_metrics(self.metrics.registry)
+        self.fanout = Fanout(self.ledger, clock, fanout_metrics, self.relay)
         self.ownership = Ownership(
-            {"relay": self.relay.run, "timers": self.timers.run}, self.metrics
+            {"relay": self.relay.run, "timers": self.timers.run, "fanout": self.fanout.run},
+            self.metrics,
         )
         self.processor = Processor(
             self.ledger, clock, self.producer, self.metrics, prefix, self.relay.notify
