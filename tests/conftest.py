@@ -22,6 +22,7 @@ from confluent_kafka import KafkaException
 from confluent_kafka.admin import AdminClient
 
 from streams.settings import Settings
+from tests.integration.kafka_helpers import drop_topics
 
 ROOT = Path(__file__).resolve().parents[1]
 KAFKA_IMAGE = "apache/kafka:4.1.1"
@@ -114,9 +115,12 @@ def key_prefix() -> str:
 
 
 @pytest.fixture
-def topic_prefix() -> str:
-    """A topic prefix of this test alone."""
-    return f"t{uuid.uuid4().hex[:10]}."
+def topic_prefix(request: pytest.FixtureRequest) -> Iterator[str]:
+    """A topic prefix of this test alone; its topics are deleted after a test that used Kafka."""
+    prefix = f"t{uuid.uuid4().hex[:10]}."
+    yield prefix
+    if "kafka_bootstrap" in request.fixturenames:
+        drop_topics(request.getfixturevalue("kafka_bootstrap"), prefix)
 
 
 @pytest.fixture

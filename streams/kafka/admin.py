@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from time import monotonic, sleep
 
 from confluent_kafka import KafkaError, KafkaException
 from confluent_kafka.admin import AdminClient
@@ -82,4 +83,30 @@ def create_topics(
             log.info("created topic %s", name)
     if problems:
         raise TopicsError("; ".join(problems))
+    _await_metadata(admin, {name: topic.num_partitions for name, topic in wanted.items()}, timeout)
     return results
+
+
+def _await_metadata(admin: AdminClient, wanted: dict[str, int], timeout: float) -> None:
+    """Wait until the broker's metadata shows every created topic with all its partitions led.
+
+    A creation is acknowledged before every metadata answer knows the topic; a worker or a test
+    that looks right after would find it missing.
+    """
+    deadline = monotonic() + timeout
+    missing = dict(wanted)
+    while missing:
+        topics = admin.list_topics(timeout=timeout).topics
+        missing = {
+            name: count
+            for name, count in missing.items()
+            if name not in topics
+            or len(topics[name].partitions) != count
+            or any(p.leader < 0 for p in topics[name].partitions.values())
+        }
+        if missing and monotonic() > deadline:
+            raise TopicsError(
+                f"created topics not yet visible after {timeout:.0f} s: {sorted(missing)}"
+            )
+        if missing:
+            sleep(0.1)

@@ -31,6 +31,7 @@ from schemas import OUTPUT_TOPICS, Topic, topic_name
 from streams.clock import ScaledClock, SystemClock
 from streams.kafka.admin import create_topics
 from streams.settings import Settings
+from tests.integration.kafka_helpers import drop_topics
 
 ROOT = Path(__file__).resolve().parents[2]
 BONUS = str(Path(sys.executable).with_name("bonus"))
@@ -281,10 +282,11 @@ class Pipeline:
         assert self.producer.flush(30) == 0
 
     def close(self) -> None:
-        """Stop every worker and the watcher."""
+        """Stop every worker and the watcher; delete the namespace's topics."""
         for worker in self.workers:
             worker.stop()
         self.watcher.stop()
+        drop_topics(self.settings.kafka_bootstrap, self.settings.topic_prefix)
 
 
 def iso(moment: datetime) -> str:

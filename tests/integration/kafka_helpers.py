@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Iterable
 
-from confluent_kafka import Consumer, KafkaException, Message, Producer
+from confluent_kafka import Consumer, KafkaError, KafkaException, Message, Producer
 from confluent_kafka.admin import AdminClient
 from confluent_kafka.cimpl import NewTopic
 
@@ -79,3 +79,23 @@ def consume(
         consumer.close()
     assert len(messages) == count, f"read {len(messages)} of {count} messages from {topic}"
     return messages
+
+
+def drop_topics(bootstrap: str, prefix: str, timeout: float = 30) -> list[str]:
+    """Delete every topic whose name starts with ``prefix`` (a test's own namespace).
+
+    A broker keeps every partition's preallocated indexes on disk until its topic is deleted:
+    tests that leave their topics behind fill the disk over a long run.
+    """
+    if not prefix or prefix.startswith("__"):
+        raise ValueError("refusing to delete topics without a test's own prefix")
+    admin = AdminClient({"bootstrap.servers": bootstrap})
+    names = [name for name in admin.list_topics(timeout=timeout).topics if name.startswith(prefix)]
+    if names:
+        for future in admin.delete_topics(names, operation_timeout=timeout).values():
+            try:
+                future.result(timeout=timeout)
+            except KafkaException as error:
+                if error.args[0].code() != KafkaError.UNKNOWN_TOPIC_OR_PART:
+                    raise
+    return names
