@@ -42,6 +42,8 @@ from streams.ledger.outcomes import (
 from streams.ledger.view import stats_from
 
 if TYPE_CHECKING:
+    from redis.asyncio import Redis
+
     from streams.ledger.ledger import Ledger
     from streams.rules.model import Segment
 
@@ -137,7 +139,12 @@ async def _mark_pending(ledger: Ledger, campaign_id: str) -> None:
 
 async def read_registry(ledger: Ledger, campaign_id: str) -> Registered | None:
     """The registry record of a campaign, or None if it was never launched."""
-    raw = await ledger.client.hgetall(campaign_key(ledger.prefix, campaign_id))
+    return await read_registry_of(ledger.client, ledger.prefix, campaign_id)
+
+
+async def read_registry_of(client: Redis, prefix: str, campaign_id: str) -> Registered | None:
+    """:func:`read_registry` without a ledger (for the command line): key prefix and client."""
+    raw = await client.hgetall(campaign_key(prefix, campaign_id))
     if not raw:
         return None
     fields = {text(f): text(v) for f, v in raw.items()}
