@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from schemas import Topic, parse_time
-from streams.analytics.report import build_report, render_csv
+from streams.analytics.report import report_main
 from tests.e2e.harness import Output, Pipeline, iso, purchase, started
 from tests.metrics_reference import FIELDS, reference_totals
 
@@ -72,7 +72,9 @@ def _window_sums(windows: list[Output]) -> dict[str, dict[str, int]]:
     return sums
 
 
-def test_window_sums_equal_the_ledgers_events(pipeline: Pipeline) -> None:
+def test_window_sums_equal_the_ledgers_events(
+    pipeline: Pipeline, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     start = pipeline.now()
     for i in range(CUSTOMERS):
         amount = "1500" if i % 2 else "300"
@@ -136,18 +138,33 @@ def test_window_sums_equal_the_ledgers_events(pipeline: Pipeline) -> None:
     assert sum(int(v["accrued_lots"]) for v in per_window_all.values()) == CUSTOMERS * 3 // 2
     assert max(int(v["active_customers"]) for v in per_window_all.values()) <= CUSTOMERS
 
-    report = build_report(
-        [_model(m.value) for m in published],
-        start - HOUR,
-        pipeline.now() + 24 * HOUR,
+    # bonus report reads the topic from the beginning to its end offsets.
+    monkeypatch.setenv("BONUS_KAFKA_BOOTSTRAP", pipeline.settings.kafka_bootstrap)
+    monkeypatch.setenv("BONUS_TOPIC_PREFIX", pipeline.settings.topic_prefix)
+    monkeypatch.setenv("BONUS_RULES_FILE", str(pipeline.rules_path))
+    window = ["--from", iso(start - HOUR), "--to", iso(pipeline.now() + 24 * HOUR)]
+    assert report_main([*window, "--format", "json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    rows = {row["dimension"]: row for row in report["rows"]}
+    for dimension, sums in expected.items():
+        assert {k: rows[dimension][k] for k in FIELDS} == sums
+    cashback = rows["rule:cashback"]
+    assert cashback["reminder_conversion"] == round(
+        sums_of(expected, "rule:cashback", "redeemed_after_warning_points")
+        / sums_of(expected, "rule:cashback", "warned_points"),
+        4,
     )
-    rows = {row.dimension: row for row in report.rows}
-    assert rows["all"].totals["accrued_points"] == expected["all"]["accrued_points"]
-    assert rows["rule:cashback"].reminder_conversion is not None
-    assert "rule:big-order" in render_csv(report)
+    assert cashback["breakage_rate"] == round(
+        cashback["burned_points"] / cashback["accrued_points"], 4
+    )
+    assert {row["dimension"] for row in report["by_validity"]} == {
+        "valid_for:PT6H",
+        "valid_for:PT3H",
+    }
+    assert report_main([*window, "--format", "csv"]) == 0
+    assert "rule:big-order" in capsys.readouterr().out
 
 
-def _model(value: dict[str, Any]) -> Any:
-    from schemas.outputs import MetricsWindow  # noqa: PLC0415
-
-    return MetricsWindow.model_validate(value)
+def sums_of(totals: dict[str, dict[str, int]], dimension: str, name: str) -> int:
+    """One total of the reference."""
+    return totals[dimension][name]
