@@ -6,15 +6,18 @@ four days, one capped cashback rule with two expiry warnings), under a throw-awa
 long as the production default ``bonus:``. Then it reports:
 
 * the scenario: customers, lots per customer, orders, caps, id lengths;
-* bytes per outstanding lot of the ledger state (customer records, timer index, names), from
-  ``MEMORY USAGE`` of every key, with a breakdown of the customer records into lot fields,
-  order fields, per-customer fields and key/encoding overhead;
+* bytes per outstanding lot of the ledger state (customer records, timer index, customer
+  index, names: every key but the transient ones below), from ``MEMORY USAGE`` of every key,
+  with a breakdown of the customer records into lot fields, order fields, per-customer fields
+  and key/encoding overhead;
 * the same from the allocator's side (``used_memory`` of the whole server, so noisy if others
   write): what deleting the state frees, and the delta since the start once the idempotency
-  records and the outbox are deleted (it also holds the dict tables those keys grew);
+  records, the outbox and the metrics windows are deleted (it also holds the dict tables
+  those keys grew);
 * the record encoding and the longest field or value (what ``hash-max-listpack-value`` needs);
-* bytes per idempotency record (one per input event, kept for the TTL) and per outbox entry
-  (transient: trimmed once relayed).
+* bytes per idempotency record (one per input event, kept for the TTL), per outbox entry
+  (transient: trimmed once relayed) and of the metrics windows (transient: every window of the
+  filled days is still open here, as no closer runs).
 
 Every key it made is deleted at the end, even on failure. Usage::
 
@@ -214,8 +217,14 @@ async def _measure(client: Redis, prefix: str, customers: Records) -> dict[str, 
 
 
 def _kind(key: bytes) -> str:
-    """The key kind after the hash tag: c (customer), t, n, x, i."""
-    return key.split(b"}:", 1)[1][:1].decode()
+    """The key kind after the hash tag (c customer, t timers, k index, n names, x outbox,
+    i idempotency, m metrics; see keys.py), or ``-`` for a key without one."""
+    parts = key.split(b"}:", 1)
+    return parts[1][:1].decode() if len(parts) == 2 else "-"
+
+
+TRANSIENT = {"i": "idempotency", "x": "outbox", "m": "metrics windows"}
+KEPT = {"t": "timer index", "k": "customer index", "n": "names"}
 
 
 async def _delete(client: Redis, pattern: str) -> None:
@@ -252,16 +261,17 @@ async def main() -> None:
         records = Records()
         usage = await _measure(client, prefix, records)
         idempotency, events = usage.get("i", (0, 0))
-        timers, _ = usage.get("t", (0, 0))
-        names, _ = usage.get("n", (0, 0))
+        metrics, _ = usage.get("m", (0, 0))
+        kept = {kind: total for kind, (total, _) in usage.items() if kind not in TRANSIENT}
         for shard in range(args.partitions):
             await client.delete(ledger.keys(shard).outbox)
-        await _delete(client, f"{prefix}*:i:*")
+        await _delete(client, f"{prefix}*}}:i:*")
+        await _delete(client, f"{prefix}*}}:m*")  # metrics windows: closed (deleted) hourly
         after = await _used_memory(client)
         await _delete(client, f"{prefix}*")  # the ledger state: what does it free?
         freed = after - await _used_memory(client)
         lots = records.lots  # every one outstanding: nothing was spent, refunded or burned
-        state = records.usage + timers + names
+        state = records.usage + sum(kept.values())
         fields = records.lot_fields + records.order_fields + records.other_fields
         overhead = records.usage - fields
         c = records.keys
@@ -287,14 +297,15 @@ async def main() -> None:
             f"per-customer fields {records.other_fields / lots:.1f} + key and encoding "
             f"{overhead / lots:.1f}"
         )
-        print(f"  timer index     {timers / lots:.1f}")
-        print(f"  names           {names / lots:.2f}")
+        for kind, total in sorted(kept.items(), key=lambda item: -item[1]):
+            print(f"  {KEPT.get(kind, 'other ' + kind):15} {total / lots:.2f}")
         print(
             f"used_memory       {freed / lots:.1f} per lot freed by deleting the state; "
             f"{(after - before) / lots:.1f} per lot delta since the start (allocator view, whole "
             "server: the delta also holds the dict tables the deleted idempotency keys grew; "
             "noisy if others write)"
         )
+        print(f"metrics windows   {metrics / lots:.1f} bytes per lot (transient: open windows)")
         print(f"idempotency       {idempotency / max(events, 1):.1f} bytes per input event")
         print(f"outbox            {outbox / max(entries, 1):.1f} bytes per entry (transient)")
     finally:
