@@ -644,101 +644,9 @@ local function count(st, now, xkey, rows)
   redis.call('ZADD', tag .. ':mw', start + len, wid)
 end
 
--- Metrics (bonus.metrics, streams/analytics; keys in keys.py). finish() counts the entries it
--- appends to the outbox, in the same atomic call, into the counters of the shard's window: an
--- input is applied once (idempotency) and a timer effect happens once, so the counters are
--- exactly the ledger's events. tally() only reads (it may fail before any write); count()
--- writes after the outbox. The metrics keys share the outbox key's hash tag (same slot); their
--- names depend on the window, known only here once the shard's metrics state has been read.
-local METRICS_DEFAULT_WINDOW = 3600000
-
-local function metrics_dim(tbl)
-  if tbl.rule then return 'rule:' .. tbl.rule end
-  if tbl.camp then return 'campaign:' .. tbl.camp end
-  error('ledger: an outbox entry without a rule or campaign')
-end
-
--- {dimension = {measure code = n}} of this call's outbox entries; a dimension present (even
--- with zeros, e.g. a clawback of spent points) had an event of the customer.
-local function tally(st)
-  local rows, dims = {}, nil
-  local function add(dim, m, n)
-    local row = rows[dim]
-    if not row then row = {}; rows[dim] = row end
-    row[m] = (row[m] or 0) + n
-  end
-  local function both(dim, m, n) add('all', m, n); add(dim, m, n) end
-  for _, entry in ipairs(st.out) do
-    local typ = entry[1]
-    if typ ~= 'balance' then
-      local d = cjson.decode(entry[2])
-      if typ == 'accrued' then
-        both(metrics_dim(d), 'ap', tonumber(d.pts))
-        both(metrics_dim(d), 'al', 1)
-      elseif typ == 'burned' then
-        both(metrics_dim(d), 'bp', tonumber(d.pts))
-      elseif typ == 'clawed_back' then
-        both(metrics_dim(d), 'cp', tonumber(d.pts) - tonumber(d.unrec))
-      elseif typ == 'redemption' and d.status == 'accepted' then
-        for _, lot in ipairs(d.lots) do
-          both(metrics_dim(lot), 'rp', tonumber(lot.pts))
-          both(metrics_dim(lot), 'rw', lot.warned and tonumber(lot.pts) or 0)
-        end
-      elseif typ == 'warning' then
-        if not dims then
-          dims = {}
-          for _, lot in ipairs(st.lots) do dims[lot.id] = lot end
-        end
-        add('all', 'w', 1)
-        add('all', 'wp', tonumber(d.pts))
-        local seen = {}
-        for _, w in ipairs(d.lots) do
-          local lot = dims[w.lot]
-          if not lot then error('ledger: a warned lot is unknown: ' .. w.lot) end
-          local dim = metrics_dim(origin(lot, {}))
-          if not seen[dim] then seen[dim] = true; add(dim, 'w', 1) end
-          add(dim, 'wp', tonumber(w.pts))
-        end
-      end
-    end
-  end
-  return rows
-end
-
--- Add the rows to the counters of the window of `now` (floor(now / window), service time): a
--- HASH "<dimension>\31<measure>" -> n, a SET "<dimension>\31<customer>" for active customers
--- (the counter "ac" grows when the customer is new to it) and the shard's index of open windows
--- (score = window end). A window the closer has sealed takes no more counts: an event that
--- arrives after its seal (clock skew, a slow call) counts in the first window starting at or
--- after the seal.
-local function count(st, now, xkey, rows)
-  if next(rows) == nil then return end
-  local tag = string.sub(xkey, 1, -3)
-  local state = redis.call('HMGET', tag .. ':ms', 'len', 'sealed')
-  local len = tonumber(state[1] or '') or METRICS_DEFAULT_WINDOW
-  local sealed = tonumber(state[2] or '') or 0
-  local start = now - now % len
-  if start < sealed then
-    local r = sealed % len
-    start = r == 0 and sealed or sealed - r + len
-  end
-  local wid = I(start) .. ':' .. I(len)
-  local hkey, akey = tag .. ':m:' .. wid, tag .. ':ma:' .. wid
-  for dim, row in pairs(rows) do
-    for m, n in pairs(row) do
-      if n ~= 0 then redis.call('HINCRBY', hkey, dim .. US .. m, n) end
-    end
-    if redis.call('SADD', akey, dim .. US .. st.customer) == 1 then
-      redis.call('HINCRBY', hkey, dim .. US .. 'ac', 1)
-    end
-  end
-  redis.call('ZADD', tag .. ':mw', start + len, wid)
-end
-
 -- Write everything: version bump + BalanceSnapshot when balance-visible state changed, the
 -- hash fields, the customer's timer entry, the outbox entries. Returns the version.
 local function finish(st, now, tkey, xkey)
-  local counted = tally(st)
   local counted = tally(st)
   local v = meta_int(st, 'v')
   if st.changed then
@@ -776,7 +684,6 @@ local function finish(st, now, tkey, xkey)
   for _, entry in ipairs(st.out) do
     redis.call('XADD', xkey, '*', 't', entry[1], 'd', entry[2])
   end
-  count(st, now, xkey, counted)
   count(st, now, xkey, counted)
   return v
 end
