@@ -81,14 +81,17 @@ warning plans, and no validity when it has the usual one (every lot of a rule wi
 ``round_up_to``). Due times and deadlines are stored as exact deltas, never rounded: a shard
 holds a few shapes per rule (more only where daylight-saving time shifts a lead).
 
-Memory: ``deploy/measure_lot_memory.py`` measures about 115 bytes per outstanding lot at
-100,000 lots and 118 at 1,000,000 (5 purchases per customer, each its own order, a capped rule
-with two warnings; MEMORY USAGE of the records, timer index and names: lot ~34, order ~29,
-per-customer fields and key ~29, timer entry ~24-26). The allocator sees a little more: at
-1,000,000 lots deleting the state frees about 135 bytes per lot (dict tables included).
+Memory: ``deploy/measure_lot_memory.py`` (5 purchases per customer, each its own order, a
+capped rule with two warnings; MEMORY USAGE of every kept key) measures per outstanding lot at
+100,000 lots: records 91 (lot ~34, order ~29, per-customer fields and key ~29), timer index 24,
+customer index 24, names ~0: 139 in all (the allocator frees 144 when the state is deleted).
+Before the customer index: 115 at 100,000 lots, 118 at 1,000,000 (allocator: 135).
 
-The customer index costs one ZSET entry per known customer (about 25 bytes, like a timer
-entry: member and score in the skiplist and its dict), a few percent of a customer's record.
+A skiplist ZSET entry costs about 120 bytes per customer (member, score, skiplist node, dict
+entry), so each of the timer index and the customer index costs as much as ~1.3 lots' fields:
+at 5 lots per customer, 24 bytes per lot each. The customer index is what puts 1,000,000 lots
+close to 150 bytes per lot; a cheaper index (listpack-sized buckets, or SCAN of the records)
+would bring the state back to about 118.
 
 Every field and value stays under 64 bytes with ids of ordinary length (the measurement's
 longest: 24), so a customer hash is listpack-encoded under the Redis default
