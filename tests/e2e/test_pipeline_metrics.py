@@ -28,8 +28,8 @@ rules:
   - id: cashback
     event: purchase
     points: {percent: 10}
-    valid_for: PT6H
-    warn_before: [PT2H]
+    valid_for: PT12H
+    warn_before: [PT4H]
   - id: big-order
     event: purchase
     points: {fixed: 50}
@@ -81,7 +81,7 @@ def test_window_sums_equal_the_ledgers_events(
         order = f"m{i}-order"
         pipeline.send(Topic.PURCHASES, f"m{i}", purchase(f"m{i}-p", f"m{i}", amount, start, order))
     pipeline.send(Topic.PURCHASES, "m0", purchase("m0-p", "m0", "300", start, "m0-order"))  # repeat
-    # Warnings come 4 service hours later; half the customers then redeem from warned lots.
+    # Warnings come 8 service hours later; half the customers then redeem from warned lots.
     warnings = pipeline.watcher.count(Topic.EXPIRY_WARNINGS, CUSTOMERS, 30)
     for i in range(0, CUSTOMERS, 2):
         customer = f"m{i}"
@@ -97,7 +97,7 @@ def test_window_sums_equal_the_ledgers_events(
     refund = {"event_id": "m1-f", "occurred_at": iso(pipeline.now()), "customer_id": "m1"}
     pipeline.send(Topic.REFUNDS, "m1", {**refund, "order_id": "m1-order"})
     pipeline.watcher.count(Topic.REDEMPTION_RESULTS, CUSTOMERS // 2, 30)
-    # Every cashback lot left burns at 6 service hours (m1's were clawed back by the refund).
+    # Every cashback lot left burns at 12 service hours (m1's were clawed back by the refund).
     pipeline.watcher.wait(
         Topic.BURNS,
         lambda found: (
@@ -158,7 +158,7 @@ def test_window_sums_equal_the_ledgers_events(
         cashback["burned_points"] / cashback["accrued_points"], 4
     )
     assert {row["dimension"] for row in report["by_validity"]} == {
-        "valid_for:PT6H",
+        "valid_for:PT12H",
         "valid_for:PT3H",
     }
     assert report_main([*window, "--format", "csv"]) == 0
