@@ -15,7 +15,7 @@ from schemas.errors import ErrorCode
 from schemas.outputs import BalanceSnapshot, BonusAccrued, BonusBurned
 from streams.core.model import CustomerStats
 from streams.ledger import Accrued, Conflict, Duplicate, ScriptError
-from streams.ledger.codec import encode_request
+from streams.ledger.codec import encode_request, from_ms
 from streams.ledger.view import StoredOrder
 from tests.integration.ledger_harness import (
     DAY,
@@ -177,6 +177,7 @@ def test_a_bad_request_fails_before_any_write(h: Harness) -> None:
     keys = h.ledger._keys("hal", "purchases", "x1")
     bad_lot = {"id": "L1", "origin": "r:cashback", "pts": 5, "iss": 10, "act": 20, "exp": 15}
     request = {"digest": "d", "ttl": 60, "customer": "hal", "expect": 0, "now": 0, "src": "x1"}
+    request["wday"] = h.ledger.warning_day(from_ms(0))
     with pytest.raises(ScriptError, match="activates_at"):
         h.run(h.ledger._run(h.ledger.scripts.accrue, keys, request | {"lots": [bad_lot]}))
     assert h.run(h.client.exists(*keys)) == 0
