@@ -14,7 +14,7 @@ import pytest
 from schemas import Topic
 from streams.campaigns.cli import campaign_main, segment_main
 from streams.partitioning import partition_for
-from tests.e2e.harness import Output, Pipeline, purchase, started
+from tests.e2e.harness import Output, Pipeline, iso, purchase, started
 
 SPEED = 60.0
 RULES = """
@@ -107,3 +107,30 @@ def test_a_launch_reaches_every_customer_of_the_segment_once(
     assert campaign_lots(pipeline.watcher.of(Topic.ACCRUALS), "spring") == dict.fromkeys(
         REGULARS, 1
     )
+
+
+def test_bad_launches_are_refused(pipeline: Pipeline, monkeypatch: pytest.MonkeyPatch) -> None:
+    for key, value in pipeline.env(0).items():
+        if key.startswith("BONUS_") and key != "BONUS_WEB_PORT":
+            monkeypatch.setenv(key, value)
+    out, err = io.StringIO(), io.StringIO()
+    argv = ["launch", "--segment", "nobody", "--points", "5", "--valid-for", "P7D"]
+    assert campaign_main(argv, out, err) == 2
+    assert "segment 'nobody' is not in the rules file" in err.getvalue()
+    assert segment_main(["count", "nobody"], out, err) == 2
+    # Sent by someone else: the worker dead-letters it with a clear code.
+    launch = {
+        "event_id": "bad-segment",
+        "occurred_at": iso(pipeline.now()),
+        "campaign_id": "ghost",
+        "segment": "nobody",
+        "points": 5,
+        "valid_for": "P7D",
+    }
+    pipeline.send(Topic.CAMPAIGNS, "ghost", launch)
+    found = pipeline.watcher.wait(
+        Topic.DLQ, lambda m: any(x.value["source_topic"].endswith("campaigns") for x in m), 30
+    )
+    (letter,) = [m.value for m in found if m.value["source_topic"].endswith("campaigns")]
+    assert letter["error"]["code"] == "unknown_segment"
+    assert campaign_main(["status", "ghost"], out, err) == 1
