@@ -6,6 +6,9 @@ bonus settings                show the effective settings, or every problem with
 bonus worker                  run one worker of the consumer group (checks everything first)
 bonus demo [options]          publish demo traffic and show the pipeline live (`bonus demo -h`)
 bonus notify [options]        turn expiry warnings into messages (`bonus notify -h`)
+bonus campaign launch ...     publish a campaign to a segment and report its reach
+bonus segment count S         how many customers a segment has now
+bonus report --from --to      accrued, redeemed, burned, breakage and reminder conversion
 """
 
 from __future__ import annotations
@@ -59,10 +62,31 @@ def _notify(argv: list[str]) -> int:
     return notify_main(argv)
 
 
+def _campaign(argv: list[str]) -> int:
+    from streams.campaigns.cli import campaign_main  # noqa: PLC0415 - loaded only when asked for
+
+    return campaign_main(argv)
+
+
+def _segment(argv: list[str]) -> int:
+    from streams.campaigns.cli import segment_main  # noqa: PLC0415 - loaded only when asked for
+
+    return segment_main(argv)
+
+
+def _report(argv: list[str]) -> int:
+    from streams.analytics.report import report_main  # noqa: PLC0415 - loaded only when asked for
+
+    return report_main(argv)
+
+
 # Commands with options of their own: everything after the command name is theirs.
 PASSTHROUGH: dict[str, tuple[str, Callable[[list[str]], int]]] = {
     "demo": ("publish demo traffic and show the pipeline live", _demo),
     "notify": ("send expiry warnings to customers (log|webhook)", _notify),
+    "campaign": ("launch a campaign to a segment", _campaign),
+    "segment": ("count a segment's customers", _segment),
+    "report": ("the analytics report of a time range", _report),
 }
 
 
