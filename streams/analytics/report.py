@@ -214,16 +214,16 @@ RENDER = {"table": render_table, "csv": render_csv, "json": render_json}
 def read_windows(settings: Settings, timeout: float = 30.0) -> list[MetricsWindow]:
     """Every MetricsWindow on the topic now: from the beginning to the end offsets."""
     topic = topic_name(settings.topic_prefix, Topic.METRICS)
-    consumer = Consumer(
-        settings.kafka_config(
-            **{
-                # A throwaway group that never commits: the report reads, it does not consume.
-                "group.id": f"bonus-report-{uuid.uuid4().hex[:8]}",
-                "enable.auto.commit": False,
-                "enable.partition.eof": False,
-            }
-        )
+    config = settings.kafka_config(
+        **{
+            # A throwaway group that never commits: the report reads, it does not consume.
+            "group.id": f"bonus-report-{uuid.uuid4().hex[:8]}",
+            "enable.auto.commit": False,
+            "enable.partition.eof": False,
+        }
     )
+    config.pop("partitioner", None)  # a producer property; a consumer warns about it
+    consumer = Consumer(config)
     try:
         metadata = consumer.list_topics(topic, timeout=timeout).topics.get(topic)
         if metadata is None or metadata.error is not None:
