@@ -1,6 +1,7 @@
 """Property test: random interleavings of purchases, installs, redemptions, refunds, exact and
 conflicting repeats and clock advances, driven through the real Redis ledger and compared after
-every step with a small reference model (built on the pure core's reference functions)."""
+every step with a small reference model (built on the pure core's reference functions), under
+a daily warning cap of 1 or 2 and calendar days of UTC or Moscow."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -20,10 +22,11 @@ from streams.core.clawback import clawback_points
 from streams.core.model import CustomerStats, WarningPlan
 from streams.core.redemption import LotBalance, allocate
 from streams.core.segments import apply_purchase
-from streams.core.warnings import WarnableLot, fire_due_warnings
+from streams.core.warnings import WarnableLot, WarningTally, calendar_day, fire_due_warnings
 from streams.ledger import ClawedBack, Conflict, Duplicate, Redeemed
 from streams.ledger.codec import text
 from streams.ledger.view import origin_code, stored_lots
+from streams.rules.model import RulesFile
 from tests.integration.ledger_harness import (
     T0,
     Harness,
@@ -37,7 +40,6 @@ from tests.integration.ledger_harness import (
 
 CUSTOMERS = ("ann", "bob", "cy")
 RETENTION = timedelta(days=30)
-RULES = rules()
 Event = Purchase | AppInstall | RedemptionRequest | Refund
 
 
@@ -67,6 +69,7 @@ class Customer:
     grants: dict[str, list[tuple[datetime, int]]] = field(default_factory=dict)
     once: set[str] = field(default_factory=set)
     totals: Counter[str] = field(default_factory=Counter)
+    warned_today: WarningTally | None = None  # warnings sent on the latest day with any
 
     def balance(self, now: datetime) -> tuple[int, int]:
         live = [lot for lot in self.lots.values() if lot.exp > now]
@@ -79,7 +82,8 @@ class Customer:
 class Model:
     """The reference: what the ledger must do, written plainly."""
 
-    def __init__(self) -> None:
+    def __init__(self, rules: RulesFile) -> None:
+        self.rules = rules
         self.customers = {c: Customer() for c in CUSTOMERS}
         self.seen: dict[tuple[str, str], Event] = {}
         self.out: list[tuple[Any, ...]] = []
@@ -88,7 +92,12 @@ class Model:
         warnable = [
             WarnableLot(i, lot.left, lot.exp, lot.warnings, lot.warned) for i, lot in c.lots.items()
         ]
-        groups, updated = fire_due_warnings(warnable, now)
+        tz, per_day = self.rules.timezone, self.rules.max_warnings_per_day
+        start, _ = calendar_day(now, tz)
+        tally = c.warned_today or WarningTally(start)
+        groups, updated = fire_due_warnings(warnable, now, tally.cap(per_day, now, tz))
+        if groups:
+            c.warned_today = tally.add(len(groups), now, tz)
         for w in updated:
             c.lots[w.lot_id].warned = w.warned
         for g in groups:
@@ -106,7 +115,7 @@ class Model:
         kind = "purchases" if isinstance(event, Purchase) else "app-installs"
         made: dict[str, tuple[int, int]] = {}
         latest = None
-        for plan in plan_accruals(event, RULES, c.stats, kind):
+        for plan in plan_accruals(event, self.rules, c.stats, kind):
             origin = str(plan.rule_id)
             points = plan.points
             if plan.once_per_customer and origin in c.once:
@@ -203,21 +212,35 @@ def _at(ms: str) -> datetime:
     return T0 + timedelta(milliseconds=int(ms) - int(T0.timestamp() * 1000))
 
 
-# Coarse times make ties likely: equal deadlines, a deadline exactly at a coalescing limit.
-HOURS = (0, 12, 24, 36, 72, 264, 300, 324, 360)
+# Coarse times make ties likely: equal deadlines, a deadline exactly at a coalescing limit or
+# at the start of a day (10 and 13 hours late: UTC and Moscow midnights).
+HOURS = (0, 10, 12, 13, 24, 36, 72, 264, 300, 324, 360)
+# Lots made inside their warning windows: warned at once, several a day, so the daily cap bites.
+LATE = (250, 264, 280, 300, 324)
 customers = st.sampled_from(CUSTOMERS)
-lags = st.sampled_from(HOURS).map(lambda h: timedelta(hours=h))
-purchases = st.tuples(
-    st.just("purchase"),
-    customers,
-    st.sampled_from([100, 500, 1500, 2500, 4000]),
-    st.booleans(),
-    lags,
-)
+
+
+def _purchases(hours: tuple[int, ...]) -> st.SearchStrategy[tuple[Any, ...]]:
+    return st.tuples(
+        st.just("purchase"),
+        customers,
+        st.sampled_from([100, 500, 1500, 2500, 4000]),
+        st.booleans(),
+        st.sampled_from(hours).map(lambda h: timedelta(hours=h)),
+    )
+
+
+purchases = _purchases(HOURS)
 operations = st.one_of(
     purchases,
     purchases,
-    st.tuples(st.just("install"), customers, st.sampled_from(["telegram-bot", "other"]), lags),
+    _purchases(LATE),
+    st.tuples(
+        st.just("install"),
+        customers,
+        st.sampled_from(["telegram-bot", "other"]),
+        st.sampled_from(HOURS).map(lambda h: timedelta(hours=h)),
+    ),
     st.tuples(st.just("redeem"), customers, st.integers(1, 700)),
     st.tuples(
         st.just("refund"),
@@ -236,17 +259,22 @@ operations = st.one_of(
 @settings(
     max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
-@given(ops=st.lists(operations, min_size=1, max_size=40))
+@given(
+    ops=st.lists(operations, min_size=1, max_size=40),
+    per_day=st.sampled_from([1, 2]),
+    zone=st.sampled_from(["UTC", "Europe/Moscow"]),
+)
 def test_ledger_matches_the_reference_model(
-    redis_url: str, key_prefix: str, ops: list[Any]
+    redis_url: str, key_prefix: str, ops: list[Any], per_day: int, zone: str
 ) -> None:
     prefix = f"{key_prefix}{uuid.uuid4().hex[:6]}:"
-    model = Model()
+    chosen = rules(max_warnings_per_day=per_day, timezone=ZoneInfo(zone))
+    model = Model(chosen)
     now = T0
     history: list[Event] = []
     versions: Counter[str] = Counter()
     last_snapshot: dict[str, tuple[int, int]] = {}
-    with open_harness(redis_url, prefix, partitions=2) as h:
+    with open_harness(redis_url, prefix, partitions=2, rules_file=chosen) as h:
         for step, op in enumerate(ops):
             model.out = []
             kind = op[0]
@@ -274,8 +302,11 @@ def test_ledger_matches_the_reference_model(
             elif kind == "advance":
                 now += op[1]
                 for shard in range(h.ledger.partitions):
+                    # Bounded: a timer left in the past (a deferred warning) would loop forever.
+                    rounds = 0
                     while h.run(h.ledger.fire_due(shard, now, 1000)):
-                        pass
+                        rounds += 1
+                        assert rounds < 3, "a customer's timer stays due after firing"
                 for c in model.customers.values():
                     model.advance(c, now)
             if event is not None:
