@@ -89,9 +89,9 @@ Before the customer index: 115 at 100,000 lots, 118 at 1,000,000 (allocator: 135
 
 A skiplist ZSET entry costs about 120 bytes per customer (member, score, skiplist node, dict
 entry), so each of the timer index and the customer index costs as much as ~1.3 lots' fields:
-at 5 lots per customer, 24 bytes per lot each. The customer index is what puts 1,000,000 lots
-close to 150 bytes per lot; a cheaper index (listpack-sized buckets, or SCAN of the records)
-would bring the state back to about 118.
+at 5 lots per customer, 24-26 bytes per lot each. At 1,000,000 lots the state measures 144
+bytes per lot (allocator: 147), close to the 150 allowed; a cheaper customer index
+(listpack-sized buckets, or SCAN of the records) would bring it back to about 118.
 
 Every field and value stays under 64 bytes with ids of ordinary length (the measurement's
 longest: 24), so a customer hash is listpack-encoded under the Redis default
