@@ -67,6 +67,9 @@ named, and trailing empty fields are dropped.
   and its retained lots with it unless a cap still counts them.
 * ``U<code>`` once-per-customer marker of a rule (``1``) or campaign (``<tag>\x1e<digest>``,
   tag = the first 16 hex digits of the SHA-1 of the launch's event_id, so it stays short).
+* ``W`` = ``day,sent``: the ExpiryWarnings sent (b36) on the calendar day (rules' time zone)
+  starting at ``day`` (t36), the latest day the customer got one; for ``max_warnings_per_day``
+  (another day's count is 0). Absent until the first warning.
 * Cap grants have no field of their own: a capped rule's grants are its lots whose shape says
   capped, outstanding or retained (``orig`` points at ``iss``). Each new grant of the rule
   unflags its lots issued more than two cap windows back (a retained lot nothing else needs is
