@@ -10,12 +10,6 @@ A clock at 3600x: one real second is one service hour, so a local day passes in 
 
 from __future__ import annotations
 
-import json
-import signal
-import subprocess
-import sys
-import threading
-import time
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -24,6 +18,7 @@ import pytest
 
 from schemas import Topic, parse_time
 from tests.e2e.harness import Pipeline, purchase, started
+from tests.integration.notify_process import NotifierProcess
 
 SPEED = 3600.0
 MOSCOW = ZoneInfo("Europe/Moscow")
@@ -39,9 +34,6 @@ rules:
     round_up_to: day
     warn_before: [PT1H]
 """
-NOTIFY = (
-    "import sys; from streams.notify.cli import notify_main; sys.exit(notify_main(sys.argv[1:]))"
-)
 
 
 @pytest.fixture(scope="module")
@@ -65,29 +57,9 @@ def end_of_local_day(moment: datetime) -> datetime:
 def test_a_lot_rounded_to_the_day_burns_at_local_midnight_after_one_message(
     pipeline: Pipeline,
 ) -> None:
-    notifier = subprocess.Popen(
-        [sys.executable, "-c", NOTIFY, "--channel", "log", "--group", "e2e-notify-rounding"],
-        env=pipeline.env(0),
-        stderr=subprocess.PIPE,
-        stdout=subprocess.DEVNULL,
-        text=True,
+    notifier = NotifierProcess(
+        ["--channel", "log", "--group", "e2e-notify-rounding"], pipeline.env(0)
     )
-    said: list[dict[str, object]] = []
-    lines: list[str] = []
-
-    def read() -> None:
-        assert notifier.stderr is not None
-        for line in notifier.stderr:
-            lines.append(line)
-            try:
-                record = json.loads(line)
-            except json.JSONDecodeError:
-                continue
-            if record.get("logger") == "streams.notify.messages":
-                said.append(json.loads(record["message"]))
-
-    reader = threading.Thread(target=read, daemon=True)
-    reader.start()
     try:
         at = pipeline.now()
         customer = "round-1"
@@ -105,16 +77,12 @@ def test_a_lot_rounded_to_the_day_burns_at_local_midnight_after_one_message(
         warning = pipeline.watcher.count(Topic.EXPIRY_WARNINGS, 1, 5, customer)[0].value
         assert parse_time(warning["expires_at"]) == deadline
 
-        wait_until = time.monotonic() + 30
-        while not said and time.monotonic() < wait_until and notifier.poll() is None:
-            time.sleep(0.2)
-        time.sleep(1.5)  # room for a wrong second message to show up
+        notifier.wait_for(1, 30)
     finally:
-        notifier.send_signal(signal.SIGTERM)
-        code = notifier.wait(30)
-        reader.join(10)
-    assert code == 0, "".join(lines)[-3000:]
-    assert [message["event_id"] for message in said] == [warning["event_id"]], lines[-20:]
+        code = notifier.stop()
+    said = notifier.said
+    assert code == 0, notifier.log()
+    assert [message["event_id"] for message in said] == [warning["event_id"]], notifier.log()
     local_deadline = deadline.astimezone(MOSCOW)
     assert said[0]["message"] == (
         f"Use your 70 bonus points before {local_deadline:%H:%M on %A %d %B} — they expire then."
