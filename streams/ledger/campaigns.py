@@ -4,17 +4,19 @@ A CampaignLaunch is not granted by the worker that consumes it (``bonus.campaign
 campaign id, so one worker sees each launch). That worker only RECORDS it: one registry hash
 per campaign (``keys.campaign_key``) with the launch, its digest and the service time it was
 recorded, and a pending entry in every shard's fan-out hash. Then every worker, in the loop of
-each shard it owns, walks that shard's index of known customers in batches and runs the grant
-script for each customer of the segment. The resume point is stored after each batch, so a
-crash or a rebalance repeats at most one batch, which the grant script makes harmless (one lot
-per campaign and customer, decided inside the script).
+each shard it owns, walks that shard's index of known customers bucket by bucket (a batch is
+whole buckets, at least ``batch`` customers unless the shard ends) and runs the grant script
+for each customer of the segment. The resume point (the next bucket) is stored after each
+batch, so a crash or a rebalance repeats at most one batch, which the grant script makes
+harmless (one lot per campaign and customer, decided inside the script).
 
 Who is granted, "at launch time": the customers whose record existed when the launch was
-recorded (index score <= the recording time; a customer first seen later is not part of the
-campaign, even if the fan-out has not finished), judged by the segment on their statistics
-when the fan-out reaches them, with ``days_since_last_purchase`` counted to the launch's
-``occurred_at``. A customer whose statistics change between the launch and the moment the
-fan-out reaches them (seconds for a shard of a million customers) is judged on the newer ones.
+recorded (creation time in the index <= the recording time; a customer first seen later is not
+part of the campaign, even if the fan-out has not finished), judged by the segment on their
+statistics when the fan-out reaches them, with ``days_since_last_purchase`` counted to the
+launch's ``occurred_at``. A customer whose statistics change between the launch and the moment
+the fan-out reaches them (seconds for a shard of a million customers) is judged on the newer
+ones.
 """
 
 from __future__ import annotations
@@ -24,13 +26,13 @@ import json
 import logging
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING
 
 from schemas.inputs import CampaignLaunch
 from streams.core.segments import segment_matches
 from streams.ledger.codec import decode_reply, digest, encode_request, text
 from streams.ledger.codec import to_ms as ms
-from streams.ledger.keys import campaign_key
+from streams.ledger.keys import INDEX_BUCKETS, ShardKeys, campaign_key
 from streams.ledger.outcomes import (
     Accrued,
     CampaignRecorded,
@@ -39,7 +41,7 @@ from streams.ledger.outcomes import (
     LaunchOutcome,
     UnknownSegment,
 )
-from streams.ledger.view import stats_from
+from streams.ledger.view import stats_from, t36
 
 if TYPE_CHECKING:
     from redis.asyncio import Redis
@@ -50,6 +52,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 FANOUT_BATCH = 500
+BUCKETS_PER_TRIP = 64  # index buckets read in one round trip
 KIND_CAMPAIGN = "campaigns"
 
 
@@ -178,15 +181,14 @@ async def _advance(
     ledger: Ledger, shard: int, campaign_id: str, *, progress: str, now: datetime, batch: int
 ) -> FanoutStep:
     k = ledger.keys(shard)
-    rank, granted, scanned = (int(x) for x in progress.split(","))
+    bucket, granted, scanned = (int(x) for x in progress.split(","))
     registered = await read_registry(ledger, campaign_id)
     if registered is None:  # the registry was deleted by hand: nothing left to do
         await ledger.client.hdel(k.fanouts, campaign_id)
         return FanoutStep(campaign_id, shard, 0, 0, shard_done=True)
-    found = await ledger.client.zrange(k.index, rank, rank + batch - 1, withscores=True)
-    members = cast("list[tuple[bytes, float]]", found)
-    eligible = [text(m) for m, score in members if score <= registered.recorded_ms]
-    last = len(members) < batch or len(eligible) < len(members)
+    members, bucket = await _read_buckets(ledger.client, k, bucket, batch)
+    eligible = [m for m, created in members if created <= registered.recorded_ms]
+    last = bucket >= INDEX_BUCKETS
     segment = ledger.rules.segments.get(registered.launch.segment)
     made = repeated = 0
     if eligible and segment is not None:
@@ -194,9 +196,7 @@ async def _advance(
     granted += made + repeated
     scanned += len(eligible)
     if not last:
-        await ledger.client.hset(
-            k.fanouts, campaign_id, f"{rank + len(members)},{granted},{scanned}"
-        )
+        await ledger.client.hset(k.fanouts, campaign_id, f"{bucket},{granted},{scanned}")
         return FanoutStep(campaign_id, shard, len(eligible), made, shard_done=False)
     # Done: record it in the registry first, so a crash before the HDEL only repeats a batch.
     key = campaign_key(ledger.prefix, campaign_id)
@@ -216,6 +216,26 @@ async def _advance(
         shard_done=True,
         completed=completed if won else None,
     )
+
+
+async def _read_buckets(
+    client: Redis, k: ShardKeys, bucket: int, batch: int
+) -> tuple[list[tuple[str, int]], int]:
+    """(customer id, creation ms) of whole index buckets from ``bucket`` on, until at least
+    ``batch`` customers or the last bucket; and the next bucket to read."""
+    members: list[tuple[str, int]] = []
+    while bucket < INDEX_BUCKETS and len(members) < batch:
+        upto = min(bucket + BUCKETS_PER_TRIP, INDEX_BUCKETS)
+        async with client.pipeline(transaction=False) as pipe:
+            for b in range(bucket, upto):
+                pipe.hgetall(k.index(b))
+            contents = await pipe.execute()
+        for found in contents:
+            members.extend((text(m), t36(text(c))) for m, c in found.items())
+            bucket += 1
+            if len(members) >= batch:
+                break
+    return members, bucket
 
 
 async def _grant_batch(
@@ -271,13 +291,10 @@ async def count_segment(
     matching = known = 0
     for shard in range(ledger.partitions):
         k = ledger.keys(shard)
-        start = 0
-        while True:
-            members = [
-                text(m) for m in await ledger.client.zrange(k.index, start, start + batch - 1)
-            ]
-            if not members:
-                break
+        bucket = 0
+        while bucket < INDEX_BUCKETS:
+            found, bucket = await _read_buckets(ledger.client, k, bucket, batch)
+            members = [customer_id for customer_id, _ in found]
             async with ledger.client.pipeline(transaction=False) as pipe:
                 for customer_id in members:
                     pipe.hmget(k.customer(customer_id), ["v", "S"])
@@ -286,5 +303,4 @@ async def count_segment(
                 fields = {"v": None if v is None else text(v), "S": None if s is None else text(s)}
                 matching += segment_matches(segment, stats_from(fields)[1], at)
             known += len(members)
-            start += len(members)
     return matching, known

@@ -24,13 +24,15 @@ key                                type    what it holds; lifetime
                                            validity); kept forever (tiny: a few per rule)
 ``P{s7}:i:<kind>:<event_id>``      STRING  idempotency record ``<digest>\\x1e<outcome>`` of one
                                            input event, with a TTL (default 8 days, real time)
-``P{s7}:k``                        ZSET    index of the shard's known customers: member =
-                                           customer id, score = epoch ms (service time) its
-                                           record was created; written by the script that
-                                           creates the record, kept as long as the record
+``P{s7}:k:<b>``                    HASH    bucket ``b`` (decimal, 0 to ``INDEX_BUCKETS`` - 1)
+                                           of the shard's index of known customers: field =
+                                           customer id, value = the service time its record was
+                                           created (t36); ``b`` = :func:`index_bucket` of the
+                                           id; written by the script that creates the record,
+                                           kept as long as the record
 ``P{s7}:g``                        HASH    campaign fan-outs pending in this shard: field =
-                                           campaign id, value = ``rank,granted,scanned`` (the
-                                           resume point in the index and the counts so far);
+                                           campaign id, value = ``bucket,granted,scanned`` (the
+                                           next index bucket to walk and the counts so far);
                                            the field is deleted when the shard is done
 ``P:g:<campaign_id>``              HASH    campaign registry (no shard tag: one per campaign):
                                            ``e`` event id, ``d`` payload digest, ``k`` terms
@@ -85,16 +87,23 @@ warning plans, and no validity when it has the usual one (every lot of a rule wi
 holds a few shapes per rule (more only where daylight-saving time shifts a lead).
 
 Memory: ``deploy/measure_lot_memory.py`` (5 purchases per customer, each its own order, a
-capped rule with two warnings; MEMORY USAGE of every kept key) measures per outstanding lot at
-100,000 lots: records 91 (lot ~34, order ~29, per-customer fields and key ~29), timer index 24,
-customer index 24, names ~0: 139 in all (the allocator frees 144 when the state is deleted).
-Before the customer index: 115 at 100,000 lots, 118 at 1,000,000 (allocator: 135).
+capped rule with two warnings, 12 shards; MEMORY USAGE of every kept key) measures per
+outstanding lot at 100,000 lots: records 91 (lot ~34, order ~29, per-customer fields and key
+~29), timer index 24, customer index 14, names ~0: 129 in all (the allocator frees 133 when
+the state is deleted). At 1,000,000 lots: 124 (timer index 26, customer index 7; allocator:
+134). With the customer index a skiplist ZSET it was 139 at 100,000 and 144 at
+1,000,000; before any customer index, 115 and 118.
 
 A skiplist ZSET entry costs about 120 bytes per customer (member, score, skiplist node, dict
-entry), so each of the timer index and the customer index costs as much as ~1.3 lots' fields:
-at 5 lots per customer, 24-26 bytes per lot each. At 1,000,000 lots the state measures 144
-bytes per lot (allocator: 147), close to the 150 allowed; a cheaper customer index
-(listpack-sized buckets, or SCAN of the records) would bring it back to about 118.
+entry): the timer index costs as much as ~1.3 lots' fields, 24-26 bytes per lot at 5 lots per
+customer. The customer index is instead ``INDEX_BUCKETS`` listpack hashes per shard: ~20
+bytes per customer plus ~70 per bucket key, so its cost per customer falls as shards fill
+(measured: ~70 per customer, 14 per lot, at 1,700 customers a shard; 33, 7 per lot, at
+16,700; about 20 at 90,000, where the fullest buckets hold ~120 of the 128 listpack entries
+Redis allows by default). A bucket past that limit (shards beyond ~90,000 customers; ~450,000
+with the production setting below) becomes a real hash, still correct but several times
+dearer per customer: raise ``INDEX_BUCKETS`` (rebuilding the index) before shards grow that
+large.
 
 Every field and value stays under 64 bytes with ids of ordinary length (the measurement's
 longest: 24), so a customer hash is listpack-encoded under the Redis default
@@ -142,9 +151,22 @@ time whenever the service clock runs at real speed or faster.
 
 from __future__ import annotations
 
+import zlib
 from dataclasses import dataclass
 
 IDEMPOTENCY_TTL_SECONDS = 8 * 86_400
+
+# Buckets of each shard's customer index. A bucket stays a listpack while it has at most
+# hash-max-listpack-entries (default 128) customers: 1024 buckets keep ~90,000 customers per
+# shard compact (~88 a bucket on average, the fullest of them ~120), ~450,000 under the
+# production setting (512). Changing it moves customers between buckets: only with the index
+# rebuilt.
+INDEX_BUCKETS = 1024
+
+
+def index_bucket(customer_id: str) -> int:
+    """The customer's bucket of its shard's index: CRC-32 of the id (UTF-8), modulo the count."""
+    return zlib.crc32(customer_id.encode("utf-8")) % INDEX_BUCKETS
 
 
 @dataclass(frozen=True, slots=True)
@@ -174,10 +196,13 @@ class ShardKeys:
         """The shard's interned names."""
         return f"{self.tag}:n"
 
-    @property
-    def index(self) -> str:
-        """The shard's index of known customers (ZSET scored by first-seen epoch ms)."""
-        return f"{self.tag}:k"
+    def index(self, bucket: int) -> str:
+        """One bucket of the shard's index of known customers (HASH id -> created, t36)."""
+        return f"{self.tag}:k:{bucket}"
+
+    def index_of(self, customer_id: str) -> str:
+        """The index bucket that holds (or will hold) a customer."""
+        return self.index(index_bucket(customer_id))
 
     @property
     def fanouts(self) -> str:

@@ -106,7 +106,8 @@ class Ledger:
         keys = [k.customer(customer_id), k.timers, k.outbox, k.names]
         if kind is not None:
             keys.append(k.idempotency(kind, event_id))
-        keys.append(k.index)  # last: the scripts that can create a customer record add it here
+        # Last: the scripts that can create a customer record add it to its index bucket.
+        keys.append(k.index_of(customer_id))
         return keys
 
     async def read_stats(

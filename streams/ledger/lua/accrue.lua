@@ -1,8 +1,8 @@
 -- Accrue: a Purchase or AppInstall becomes lots (caps and once-per-customer decided HERE, so
 -- they hold under duplicates and overlapping workers); a Purchase also updates the customer's
 -- statistics and its order record (for refunds).
--- KEYS: customer hash, shard timers, shard outbox, shard names, idempotency key, shard
--- customer index.
+-- KEYS: customer hash, shard timers, shard outbox, shard names, idempotency key, the
+-- customer's bucket of the shard's customer index.
 -- ARGV[1]: JSON {digest, ttl, ret, customer, expect, now, src, stats?, order?, lots = [plan...]}.
 --   and wday = [max warnings per day, start of now's day, of the next] (warning_cap).
 local ckey, tkey, xkey, ikey = KEYS[1], KEYS[2], KEYS[3], KEYS[5]

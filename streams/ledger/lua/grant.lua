@@ -3,7 +3,7 @@
 -- event_id's SHA-1, so the marker stays short whatever the id): the same launch again is a
 -- duplicate, the same event_id with another payload a conflict, another launch of the campaign
 -- a no-op.
--- KEYS: customer hash, shard timers, shard outbox, shard names, shard customer index.
+-- KEYS: customer hash, shard timers, shard outbox, shard names, the customer's index bucket.
 -- ARGV[1]: JSON {digest, ret, event, customer, expect, now, lot = plan}.
 --   and wday = [max warnings per day, start of now's day, of the next] (warning_cap).
 local ckey, tkey, xkey = KEYS[1], KEYS[2], KEYS[3]

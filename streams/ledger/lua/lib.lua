@@ -92,8 +92,9 @@ end
 -- codes.
 local NAMES = nil
 local name_cache, code_cache = {}, {}
--- The shard's index of known customers (ZSET, score = epoch ms first seen): a script that can
--- create a customer record sets it; finish() adds a customer whose record it creates.
+-- The customer's bucket of the shard's index of known customers (HASH id -> creation time,
+-- t36): a script that can create a customer record sets it; finish() adds a customer whose
+-- record it creates.
 local INDEX = nil
 
 local function intern(name)
@@ -677,7 +678,7 @@ local function finish(st, now, tkey, xkey)
       if #dels >= 200 then redis.call('HDEL', st.key, unpack(dels)); dels = {} end
     end
     if #dels > 0 then redis.call('HDEL', st.key, unpack(dels)) end
-    if INDEX and not st.exists then redis.call('ZADD', INDEX, 'NX', now, st.customer) end
+    if INDEX and not st.exists then redis.call('HSETNX', INDEX, st.customer, t36(now)) end
   end
   local t = next_timer(st, now)
   if t then redis.call('ZADD', tkey, t, st.customer) else redis.call('ZREM', tkey, st.customer) end
