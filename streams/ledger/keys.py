@@ -243,16 +243,8 @@ def check_prefix(prefix: str) -> str:
 
 
 @dataclass(frozen=True, slots=True)
-class MetricsKeys:
-    """The metrics keys of one shard (window counters) and of the closer, under one prefix."""
-
-    prefix: str
-    shard: int
-
-    @property
-    def tag(self) -> str:
-        """The key prefix with the shard's hash tag (as :class:`ShardKeys`)."""
-        return f"{self.prefix}{{s{self.shard}}}"
+class MetricsKeys(ShardKeys):
+    """The metrics keys of one shard (window counters), in the shard's hash slot."""
 
     @property
     def state(self) -> str:
