@@ -28,12 +28,9 @@ if code then
     return cjson.encode({status = 'already_granted'})
   end
 end
-local version = tonumber(redis.call('HGET', ckey, 'v') or '0')
-if version ~= req.expect then
-  return cjson.encode({status = 'stale', version = I(version)})
-end
-local now = need_int(req.now, 'now')
-WCAP = warning_cap(req.wday, now)
+local stale = version_moved(ckey, req.expect)
+if stale then return stale end
+local now = request_now(req)
 need_str(req.event, 'event id')
 need_str(req.digest, 'digest')
 check_plan(p)

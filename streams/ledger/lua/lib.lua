@@ -700,6 +700,24 @@ local function seen_before(ikey, digest)
   return cjson.encode({status = 'duplicate', original = string.sub(old, i + 1)})
 end
 
+-- The 'stale' reply when the customer's version moved since Python read its statistics
+-- (optimistic concurrency: the adapter re-reads and retries), else nil.
+local function version_moved(ckey, expect)
+  local version = tonumber(redis.call('HGET', ckey, 'v') or '0')
+  if version ~= expect then
+    return cjson.encode({status = 'stale', version = I(version)})
+  end
+  return nil
+end
+
+-- The request's service time, and the day's warning cap (WCAP) every script sets before it
+-- changes anything.
+local function request_now(req)
+  local now = need_int(req.now, 'now')
+  WCAP = warning_cap(req.wday, now)
+  return now
+end
+
 local function remember(ikey, digest, outcome, ttl)
   redis.call('SET', ikey, digest .. RS .. outcome, 'EX', ttl)
 end

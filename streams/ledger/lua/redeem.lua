@@ -9,8 +9,7 @@ local req = cjson.decode(ARGV[1])
 
 local dup = seen_before(ikey, req.digest)
 if dup then return dup end
-local now = need_int(req.now, 'now')
-WCAP = warning_cap(req.wday, now)
+local now = request_now(req)
 local want = need_int(req.points, 'points')
 if want <= 0 then error('ledger: points must be > 0') end
 need_int(req.ttl, 'ttl')

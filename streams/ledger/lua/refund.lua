@@ -11,12 +11,9 @@ local req = cjson.decode(ARGV[1])
 
 local dup = seen_before(ikey, req.digest)
 if dup then return dup end
-local version = tonumber(redis.call('HGET', ckey, 'v') or '0')
-if version ~= req.expect then
-  return cjson.encode({status = 'stale', version = I(version)})
-end
-local now = need_int(req.now, 'now')
-WCAP = warning_cap(req.wday, now)
+local stale = version_moved(ckey, req.expect)
+if stale then return stale end
+local now = request_now(req)
 need_int(req.ttl, 'ttl')
 need_str(req.event, 'event id')
 need_str(req.order, 'order id')
