@@ -12,12 +12,12 @@ make a repeated firing a no-op and a repeated relay carries the same event ids.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 
 from streams.runtime.metrics import Metrics, forget_shard
+from streams.runtime.tasks import cancel_and_wait
 
 log = logging.getLogger(__name__)
 
@@ -25,7 +25,6 @@ ShardLoop = Callable[[int], Awaitable[None]]
 """A loop over one shard that runs until cancelled (e.g. ``Relay.run``)."""
 
 RESTART_SECONDS = 1.0
-CANCEL_RETRY_SECONDS = 0.2
 
 
 @dataclass
@@ -61,7 +60,7 @@ class Ownership:
     async def revoke(self, shards: Iterable[int]) -> None:
         """Stop the loops of ``shards`` and wait until they have stopped."""
         for shard in sorted(set(shards) & set(self._tasks)):
-            await _cancel(self._tasks.pop(shard))
+            await cancel_and_wait(self._tasks.pop(shard))
             forget_shard(self.metrics, shard)
             log.info("released shard %s", shard)
         self.metrics.owned_partitions.set(len(self._tasks))
@@ -85,16 +84,3 @@ class Ownership:
             except Exception:
                 log.exception("%s loop of shard %s failed; restarting", name, shard)
             await asyncio.sleep(self.restart_seconds)
-
-
-async def _cancel(tasks: list[asyncio.Task[None]]) -> None:
-    # A cancellation that lands while a Redis reply or a wait_for completes can be swallowed
-    # (asyncio.wait_for in 3.11, client libraries), so cancel again until every task is done.
-    pending = set(tasks)
-    while pending:
-        for task in pending:
-            task.cancel()
-        _, pending = await asyncio.wait(pending, timeout=CANCEL_RETRY_SECONDS)
-    for task in tasks:
-        with contextlib.suppress(asyncio.CancelledError):
-            task.result()

@@ -8,7 +8,6 @@ the event loop, and each callback resolves the future of its message (thread-saf
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Sequence
 from datetime import datetime
@@ -19,6 +18,7 @@ from pydantic import BaseModel
 
 from schemas import cloudevent_headers, to_json_bytes
 from schemas.errors import BonusError
+from streams.runtime.tasks import cancel_and_wait
 from streams.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -64,9 +64,7 @@ class AsyncProducer:
         if left:
             log.warning("%s messages were not delivered before stop", left)
         if self._poller is not None:
-            self._poller.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._poller
+            await cancel_and_wait([self._poller])
         self._producer = None
 
     async def _poll_forever(self) -> None:

@@ -22,6 +22,7 @@ from streams.analytics.counters import sum_shards, window_events
 from streams.analytics.store import MetricsStore
 from streams.clock import Clock
 from streams.runtime.producer import CE_SOURCE, AsyncProducer, wait_all
+from streams.runtime.tasks import cancel_and_wait
 
 log = logging.getLogger(__name__)
 
@@ -54,9 +55,7 @@ class WindowCloser:
     async def stop(self) -> None:
         """Stop the loop and give the lease back."""
         if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+            await cancel_and_wait([self._task])
             self._task = None
         with contextlib.suppress(Exception):
             await self.store.release_lease(self.token)

@@ -11,7 +11,6 @@ topics exist, ``bonus topics create`` made them).
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import shutil
 import tempfile
@@ -29,6 +28,7 @@ from streams.runtime.batching import BATCH_MAX, drain
 from streams.runtime.dlq import InputMessage
 from streams.runtime.http import HttpReply, customer_reply, health_reply, metrics_reply
 from streams.runtime.runtime import Runtime
+from streams.runtime.tasks import cancel_and_wait
 from streams.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -141,9 +141,7 @@ def _agent(runtime: Runtime, topic: Topic) -> Agent:
                 if draining.done():
                     draining.result()  # surfaces a failure; drain never returns otherwise
         finally:
-            draining.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await draining
+            await cancel_and_wait([draining])
 
     consume.__name__ = consume.__qualname__ = f"consume_{topic.value.replace('-', '_')}"
     return consume
