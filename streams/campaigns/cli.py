@@ -25,13 +25,13 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from confluent_kafka.admin import AdminClient
-from redis.asyncio import Redis
 
 from schemas import CampaignLaunch, InvalidEvent, Topic, topic_name
 from streams.client import BonusProducer, validate_input
 from streams.clock import clock_from_settings
 from streams.ledger import Ledger
 from streams.ledger.campaigns import Registered, read_registry_of, terms_digest
+from streams.redis_clients import async_redis
 from streams.rules.errors import RulesError
 from streams.rules.loader import load_rules
 from streams.rules.model import RulesFile
@@ -193,7 +193,7 @@ def _partitions(settings: Settings, timeout: float = 15.0) -> int:
 
 
 async def _registry(settings: Settings, campaign_id: str) -> Registered | None:
-    client = Redis.from_url(settings.redis_url)
+    client = async_redis(settings)
     try:
         return await read_registry_of(client, settings.redis_key_prefix, campaign_id)
     finally:
@@ -202,7 +202,7 @@ async def _registry(settings: Settings, campaign_id: str) -> Registered | None:
 
 async def _wait(settings: Settings, campaign_id: str, seconds: float) -> Registered | None:
     """Poll the registry until every shard is done or ``seconds`` (real time) have passed."""
-    client = Redis.from_url(settings.redis_url)
+    client = async_redis(settings)
     # Monotonic time measures the wait; it is not a "now" of the service.
     deadline = time.monotonic() + seconds
     found: Registered | None = None
@@ -220,7 +220,7 @@ async def _wait(settings: Settings, campaign_id: str, seconds: float) -> Registe
 async def _count(
     settings: Settings, rules: RulesFile, segment: str, partitions: int
 ) -> tuple[int, int]:
-    client = Redis.from_url(settings.redis_url)
+    client = async_redis(settings)
     ledger = Ledger(client, prefix=settings.redis_key_prefix, partitions=partitions, rules=rules)
     try:
         return await ledger.count_segment(segment, clock_from_settings(settings).now())

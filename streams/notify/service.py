@@ -21,6 +21,7 @@ from streams.notify.channels import Channel
 from streams.notify.handler import Handler, NotifyOptions
 from streams.notify.store import NotifyStore, check_group
 from streams.notify.template import check_template
+from streams.redis_clients import sync_redis
 from streams.settings import Settings
 
 __all__ = ["Notifier", "NotifyOptions"]
@@ -61,7 +62,7 @@ class Notifier:
 
     def start(self) -> None:
         """Connect to Redis (loading the script) and subscribe to the warnings topic."""
-        self._redis = redis.Redis.from_url(self._settings.redis_url)
+        self._redis = sync_redis(self._settings)
         store = NotifyStore(self._redis, self._settings.redis_key_prefix, self._options.group)
         store.load()
         self._handler = Handler(self._options, self._channel, store, self._clock)

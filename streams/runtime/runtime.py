@@ -9,13 +9,13 @@ import logging
 from collections.abc import Iterable, Sequence
 
 from prometheus_client import CollectorRegistry
-from redis.asyncio import Redis
 
 from schemas import Topic, topic_name
 from streams.analytics.counters import window_length_ms
 from streams.analytics.store import MetricsStore
 from streams.clock import Clock
 from streams.ledger import Ledger
+from streams.redis_clients import async_redis
 from streams.rules.model import RulesFile
 from streams.runtime.batching import by_key
 from streams.runtime.dlq import InputMessage
@@ -48,7 +48,7 @@ class Runtime:
         self.settings = settings
         self.clock = clock
         self.metrics: Metrics = create_metrics(registry or CollectorRegistry())
-        self.redis = Redis.from_url(settings.redis_url)
+        self.redis = async_redis(settings)
         self.ledger = Ledger(
             self.redis, prefix=settings.redis_key_prefix, partitions=partitions, rules=rules
         )

@@ -17,6 +17,7 @@ from confluent_kafka.admin import AdminClient
 from schemas import CATALOG, topic_name
 from schemas.errors import BonusError
 from streams.clock import clock_from_settings
+from streams.redis_clients import sync_redis
 from streams.rules.errors import RulesError
 from streams.rules.loader import load_rules
 from streams.rules.model import RulesFile
@@ -67,7 +68,7 @@ def check_topics(settings: Settings, timeout: float = 15.0) -> int:
 def check_redis(settings: Settings) -> None:
     """Redis answers a PING."""
     try:
-        with redis.Redis.from_url(settings.redis_url, socket_timeout=5) as client:
+        with sync_redis(settings, socket_timeout=5) as client:
             client.ping()
     except redis.RedisError as error:
         raise StartupError([f"Redis at {settings.redis_url}: {error}"]) from error
