@@ -1,9 +1,10 @@
-"""A single-node KRaft Apache Kafka broker on 127.0.0.1:9092 from the official Maven artifacts.
+"""Single-node KRaft Apache Kafka brokers from the official Maven artifacts.
 
 The jars are copied once from Maven Central into ``.local/kafka/libs-<version>`` with a pinned
 maven-dependency-plugin; the storage is formatted once (``StorageTool format --standalone``);
 the broker runs as ``java kafka.Kafka server.properties`` and is ready when it answers a Metadata
-request.
+request. The default broker (``make services``) listens on 127.0.0.1:9092; the fault suite and
+the security tests start further ``KafkaBroker`` instances on other ports and folders.
 """
 
 from __future__ import annotations
@@ -13,16 +14,16 @@ import re
 import shutil
 import subprocess
 import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from procs import STATE, Managed, ServiceError, alive, kafka_metadata, port_open, tail, wait_until
 
-HOST, PORT, CONTROLLER_PORT = "127.0.0.1", 9092, 9093
+HOST = "127.0.0.1"
 HERE = Path(__file__).resolve().parent / "kafka"
 DEPENDENCY_PLUGIN = "org.apache.maven.plugins:maven-dependency-plugin:3.8.1"
-HOME = STATE / "kafka"
-DATA, LOGS = HOME / "data", HOME / "logs"
-BROKER = Managed("kafka", HOME / "kafka.pid", marker=f"kafka.Kafka {HOME}")
+CACHE = STATE / "kafka"  # the jars, shared by every broker of this checkout
 
 
 def kafka_version() -> str:
@@ -34,7 +35,7 @@ def kafka_version() -> str:
 
 
 def libs_dir() -> Path:
-    return HOME / f"libs-{kafka_version()}"
+    return CACHE / f"libs-{kafka_version()}"
 
 
 def check_java() -> None:
@@ -91,82 +92,156 @@ def fetch() -> Path:
     return libs
 
 
-def _java_command(libs: Path, main: str, *args: str, heap: str = "512m") -> list[str]:
+def _java_command(libs: Path, logs: Path, main: str, *args: str, heap: str = "512m") -> list[str]:
     return [
         "java", f"-Xms{heap}", f"-Xmx{heap}", "-XX:+UseG1GC",
         "-Djava.awt.headless=true",
         f"-Dlog4j2.configurationFile={HERE / 'log4j2.properties'}",
-        f"-Dkafka.logs.dir={LOGS}",
+        f"-Dkafka.logs.dir={logs}",
         "-cp", f"{libs}/*", main, *args,
     ]  # fmt: skip
 
 
-def _config() -> Path:
-    config = HOME / "server.properties"
-    text = (HERE / "server.properties").read_text().replace("${DATA_DIR}", str(DATA))
-    config.write_text(text)
-    return config
+def render_properties(
+    template: str, values: Mapping[str, str], overrides: Mapping[str, str]
+) -> str:
+    """``template`` with ``${NAME}`` filled from ``values``; ``overrides`` replace or add keys."""
+    for name, value in values.items():
+        template = template.replace("${" + name + "}", value)
+    kept = [
+        line
+        for line in template.splitlines()
+        if line.split("=", 1)[0].strip() not in overrides or line.lstrip().startswith("#")
+    ]
+    return "\n".join([*kept, *(f"{key}={value}" for key, value in overrides.items())]) + "\n"
 
 
-def _format(libs: Path, config: Path) -> None:
-    if (DATA / "meta.properties").exists():
-        return
-    cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).rstrip(b"=").decode()
-    cmd = _java_command(
-        libs, "kafka.tools.StorageTool", "format", "--standalone",
-        "-t", cluster_id, "-c", str(config), heap="256m",
-    )  # fmt: skip
-    result = subprocess.run(cmd, capture_output=True, text=True, check=False)
-    if result.returncode != 0:
-        raise ServiceError(f"formatting the Kafka storage failed: {result.stderr.strip()[-300:]}")
+@dataclass(frozen=True)
+class KafkaBroker:
+    """One local broker: its ports, its folder (data, logs, config) and extra properties.
+
+    ``ready`` says when the broker serves; by default a PLAINTEXT Metadata request on ``port``.
+    """
+
+    name: str = "kafka"
+    port: int = 9092
+    controller_port: int = 9093
+    home: Path = STATE / "kafka"
+    properties: Mapping[str, str] = field(default_factory=dict)
+    heap: str = "1g"
+    ready: Callable[[], bool] | None = None
+
+    @property
+    def data(self) -> Path:
+        return self.home / "data"
+
+    @property
+    def logs(self) -> Path:
+        return self.home / "logs"
+
+    @property
+    def managed(self) -> Managed:
+        # "kafka.Kafka <its folder>/server.properties" in its command line is what lets `stop`
+        # recognise the process as ours.
+        return Managed(self.name, self.home / "kafka.pid", marker=f"kafka.Kafka {self.home}/")
+
+    def answers(self) -> bool:
+        """Whether the broker serves clients now."""
+        if self.ready is not None:
+            return self.ready()
+        return kafka_metadata(HOST, self.port) is not None
+
+    def _config(self) -> Path:
+        config = self.home / "server.properties"
+        values = {
+            "DATA_DIR": str(self.data),
+            "PORT": str(self.port),
+            "CONTROLLER_PORT": str(self.controller_port),
+        }
+        template = (HERE / "server.properties").read_text()
+        config.write_text(render_properties(template, values, self.properties))
+        return config
+
+    def _format(self, libs: Path, config: Path) -> None:
+        if (self.data / "meta.properties").exists():
+            return
+        cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).rstrip(b"=").decode()
+        cmd = _java_command(
+            libs, self.logs, "kafka.tools.StorageTool", "format", "--standalone",
+            "-t", cluster_id, "-c", str(config), heap="256m",
+        )  # fmt: skip
+        result = subprocess.run(cmd, capture_output=True, text=True, check=False)
+        if result.returncode != 0:
+            raise ServiceError(
+                f"formatting the Kafka storage failed: {result.stderr.strip()[-300:]}"
+            )
+
+    def status(self) -> str:
+        """One line: whether the broker answers, and whether it is ours."""
+        pid = self.managed.pid()
+        if self.answers():
+            owner = f"ours, pid {pid}" if pid else "not started by this project"
+            return f"{self.name}: running at {HOST}:{self.port} ({owner})"
+        return f"{self.name}: not running" + (f" (pid {pid} is starting or stuck)" if pid else "")
+
+    def up(self, timeout: float = 120.0) -> str:
+        """Start the broker unless one already answers; wait until it answers."""
+        if self.answers():
+            return self.status()
+        if port_open(HOST, self.port):
+            raise ServiceError(
+                f"port {self.port} on {HOST} is taken by something that is not Kafka (it does "
+                "not answer a Kafka Metadata request): stop it or set BONUS_KAFKA_BOOTSTRAP to "
+                "a running broker"
+            )
+        if port_open(HOST, self.controller_port):
+            raise ServiceError(
+                f"port {self.controller_port} on {HOST} (the local KRaft controller) is taken "
+                "by another program: stop it first"
+            )
+        check_java()
+        libs = fetch()
+        self.data.mkdir(parents=True, exist_ok=True)
+        config = self._config()
+        self._format(libs, config)
+        managed = self.managed
+        managed.stop(timeout=10)  # a stuck earlier start of ours
+        command = _java_command(libs, self.logs, "kafka.Kafka", str(config), heap=self.heap)
+        pid = managed.start(command, self.logs / "stdout.log")
+        if not wait_until(self.answers, timeout, lambda: alive(pid)):
+            managed.stop(timeout=10)
+            raise ServiceError(
+                f"Kafka did not become ready within {timeout:.0f} s; last log lines:\n"
+                + tail(self.logs / "server.log")
+                + "\n"
+                + tail(self.logs / "stdout.log", 5)
+            )
+        return self.status()
+
+    def down(self, *, hard: bool = False) -> str:
+        """Stop the broker if this project started it (``hard``: kill -9, a crash)."""
+        stopped = self.managed.stop(hard=hard)
+        return f"{self.name}: stopped" if stopped else f"{self.name}: nothing of ours to stop"
+
+    def wipe(self) -> None:
+        """Delete the broker's data and logs (it must be stopped)."""
+        shutil.rmtree(self.home / "data", ignore_errors=True)
+        shutil.rmtree(self.logs, ignore_errors=True)
+
+
+DEFAULT = KafkaBroker()
 
 
 def status() -> str:
-    """One line: whether a Kafka broker answers on 127.0.0.1:9092, and whether it is ours."""
-    pid = BROKER.pid()
-    if kafka_metadata(HOST, PORT) is not None:
-        owner = f"ours, pid {pid}" if pid else "not started by this project"
-        return f"kafka: running at {HOST}:{PORT} ({owner})"
-    return "kafka: not running" + (f" (pid {pid} is starting or stuck)" if pid else "")
+    """The default broker (127.0.0.1:9092): running or not, and whether it is ours."""
+    return DEFAULT.status()
 
 
 def up(timeout: float = 120.0) -> str:
-    """Start the broker unless one already answers; wait until it answers a Metadata request."""
-    if kafka_metadata(HOST, PORT) is not None:
-        return status()
-    if port_open(HOST, PORT):
-        raise ServiceError(
-            f"port {PORT} on {HOST} is taken by something that is not Kafka (it does not answer "
-            "a Kafka Metadata request): stop it or set BONUS_KAFKA_BOOTSTRAP to a running broker"
-        )
-    if port_open(HOST, CONTROLLER_PORT):
-        raise ServiceError(
-            f"port {CONTROLLER_PORT} on {HOST} (the local KRaft controller) is taken by another "
-            "program: stop it first"
-        )
-    check_java()
-    libs = fetch()
-    DATA.mkdir(parents=True, exist_ok=True)
-    config = _config()
-    _format(libs, config)
-    BROKER.stop(timeout=10)  # a stuck earlier start of ours
-    # "kafka.Kafka <our state folder>/server.properties" in its command line is what lets
-    # `stop` recognise the process as ours.
-    pid = BROKER.start(
-        _java_command(libs, "kafka.Kafka", str(config), heap="1g"), LOGS / "stdout.log"
-    )
-    ready = wait_until(lambda: kafka_metadata(HOST, PORT) is not None, timeout, lambda: alive(pid))
-    if not ready:
-        BROKER.stop(timeout=10)
-        raise ServiceError(
-            f"Kafka did not become ready within {timeout:.0f} s; last log lines:\n"
-            + tail(LOGS / "server.log")
-            + "\n"
-            + tail(LOGS / "stdout.log", 5)
-        )
-    return status()
+    """Start (or reuse) the default broker and wait until it is ready."""
+    return DEFAULT.up(timeout)
 
 
 def down() -> str:
-    """Stop the broker if this project started it."""
-    return "kafka: stopped" if BROKER.stop() else "kafka: nothing of ours to stop"
+    """Stop the default broker if this project started it."""
+    return DEFAULT.down()

@@ -66,13 +66,16 @@ class Managed:
         self.pidfile.write_text(f"{proc.pid}\n")
         return proc.pid
 
-    def stop(self, timeout: float = 30.0) -> bool:
-        """Stop our process (TERM, then KILL after ``timeout``); True if one was running."""
+    def stop(self, timeout: float = 30.0, *, hard: bool = False) -> bool:
+        """Stop our process (TERM, then KILL after ``timeout``); True if one was running.
+
+        ``hard`` sends KILL at once: a crash, for the fault suite.
+        """
         pid = self.pid()
         if pid is None:
             return False
         with contextlib.suppress(ProcessLookupError):
-            os.killpg(pid, signal.SIGTERM)
+            os.killpg(pid, signal.SIGKILL if hard else signal.SIGTERM)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline and alive(pid):
             time.sleep(0.2)
