@@ -20,6 +20,7 @@ from collections.abc import Callable, Sequence
 
 from schemas.errors import BonusError
 from streams.kafka.admin import create_topics
+from streams.masking import shown
 from streams.rules.check import check_command
 from streams.settings import Settings, SettingsError, load_settings
 
@@ -40,7 +41,7 @@ def _topics_create(args: argparse.Namespace) -> int:
 def _settings(_: argparse.Namespace) -> int:
     settings = load_settings()
     for name in Settings.model_fields:
-        sys.stdout.write(f"BONUS_{name.upper()}={getattr(settings, name)}\n")
+        sys.stdout.write(f"BONUS_{name.upper()}={shown(getattr(settings, name))}\n")
     return 0
 
 

@@ -9,15 +9,16 @@ from __future__ import annotations
 import re
 from datetime import datetime
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
-from pydantic import Field, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from schemas.durations import Duration, DurationField
 from schemas.errors import BonusError
 from schemas.topics import DEFAULT_TOPIC_PREFIX
+from streams.masking import mask_url
 
 _TOPIC_PREFIX = re.compile(r"^[A-Za-z0-9._-]{0,100}$")
 
@@ -56,6 +57,15 @@ class Settings(BaseSettings):
     replication_factor: int = Field(default=1, ge=1, le=10)
     log_level: str = "INFO"
 
+    # Security (README "Security"): SASL and TLS towards Kafka; Redis ACL user and TLS come
+    # from a rediss://user:password@host URL, its CA from redis_ssl_ca_file.
+    kafka_security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = "PLAINTEXT"
+    kafka_sasl_mechanism: Literal["SCRAM-SHA-512", "SCRAM-SHA-256", "PLAIN"] = "SCRAM-SHA-512"
+    kafka_sasl_username: str | None = None
+    kafka_sasl_password: SecretStr | None = None
+    kafka_ssl_ca_file: Path | None = None
+    redis_ssl_ca_file: Path | None = None
+
     @field_validator("kafka_bootstrap")
     @classmethod
     def _bootstrap(cls, value: str) -> str:
@@ -93,18 +103,85 @@ class Settings(BaseSettings):
             raise ValueError("one of DEBUG, INFO, WARNING, ERROR, CRITICAL")
         return level
 
+    @field_validator("kafka_security_protocol", "kafka_sasl_mechanism", mode="before")
+    @classmethod
+    def _upper(cls, value: Any) -> Any:
+        return value.upper() if isinstance(value, str) else value
+
+    @model_validator(mode="after")
+    def _security(self) -> Settings:
+        # One error carrying one line per problem: load_settings lists them one by one.
+        problems = security_problems(self)
+        if problems:
+            raise ValueError("\n".join(problems))
+        return self
+
+    @property
+    def kafka_uses_sasl(self) -> bool:
+        """Whether Kafka clients authenticate with SASL."""
+        return self.kafka_security_protocol.startswith("SASL_")
+
+    @property
+    def kafka_uses_tls(self) -> bool:
+        """Whether the connections to Kafka are TLS."""
+        return self.kafka_security_protocol.endswith("SSL")
+
     def kafka_config(self, **extra: Any) -> dict[str, Any]:
         """The librdkafka configuration every client of this project starts from.
 
         ``murmur2_random`` is Kafka's Java partitioner, so that producers put a customer on the
-        partition (shard) the ledger expects.
+        partition (shard) the ledger expects. The SASL password goes in here and nowhere else:
+        never log this dict.
         """
-        return {
+        config: dict[str, Any] = {
             "bootstrap.servers": self.kafka_bootstrap,
             "partitioner": "murmur2_random",
             "client.id": "bonus-streams",
-            **extra,
+            "security.protocol": self.kafka_security_protocol.lower(),
         }
+        if self.kafka_uses_sasl and self.kafka_sasl_password is not None:
+            config["sasl.mechanisms"] = self.kafka_sasl_mechanism
+            config["sasl.username"] = self.kafka_sasl_username
+            config["sasl.password"] = self.kafka_sasl_password.get_secret_value()
+        if self.kafka_uses_tls and self.kafka_ssl_ca_file is not None:
+            config["ssl.ca.location"] = str(self.kafka_ssl_ca_file)
+        return {**config, **extra}
+
+    def __repr_args__(self) -> Any:
+        """The fields, with the Redis password masked (the Kafka one is a SecretStr already)."""
+        for name, value in super().__repr_args__():
+            yield name, mask_url(value) if name == "redis_url" else value
+
+
+def security_problems(settings: Settings) -> list[str]:
+    """Every inconsistent security setting, one line each, naming the variables."""
+    problems: list[str] = []
+    protocol = settings.kafka_security_protocol
+    sasl = settings.kafka_uses_sasl
+    if sasl and not settings.kafka_sasl_username:
+        problems.append(f"BONUS_KAFKA_SASL_USERNAME: required with {protocol}")
+    password = settings.kafka_sasl_password
+    if sasl and not (password and password.get_secret_value()):
+        problems.append(f"BONUS_KAFKA_SASL_PASSWORD: required with {protocol}")
+    if not sasl and (settings.kafka_sasl_username or settings.kafka_sasl_password):
+        problems.append(
+            f"BONUS_KAFKA_SASL_USERNAME/PASSWORD: set, but {protocol} does not authenticate "
+            "(use SASL_SSL)"
+        )
+    if protocol == "SASL_PLAINTEXT" and settings.kafka_sasl_mechanism == "PLAIN":
+        problems.append(
+            "BONUS_KAFKA_SASL_MECHANISM: PLAIN over SASL_PLAINTEXT sends the password in clear "
+            "(use SASL_SSL, or SCRAM)"
+        )
+    ca_files = [("BONUS_KAFKA_SSL_CA_FILE", settings.kafka_ssl_ca_file, settings.kafka_uses_tls)]
+    rediss = urlsplit(settings.redis_url).scheme == "rediss"
+    ca_files.append(("BONUS_REDIS_SSL_CA_FILE", settings.redis_ssl_ca_file, rediss))
+    for name, path, tls in ca_files:
+        if path is not None and not tls:
+            problems.append(f"{name}: set, but the connection it is for is not TLS")
+        elif path is not None and not path.is_file():
+            problems.append(f"{name}: no such file: {path}")
+    return problems
 
 
 def load_settings(**overrides: Any) -> Settings:
@@ -114,6 +191,18 @@ def load_settings(**overrides: Any) -> Settings:
     except ValidationError as error:
         problems = []
         for item in error.errors():
+            if not item["loc"]:  # the security check: its lines name their variables
+                problems += str(item["msg"]).removeprefix("Value error, ").splitlines()
+                continue
             name = "BONUS_" + "_".join(str(part) for part in item["loc"]).upper()
-            problems.append(f"{name}: {item['msg']} (got {item.get('input')!r})")
+            problems.append(f"{name}: {item['msg']} (got {_shown(name, item.get('input'))})")
         raise SettingsError(problems) from None
+
+
+def _shown(name: str, value: Any) -> str:
+    """A bad value as the error shows it: never a password."""
+    if "PASSWORD" in name:
+        return "'***'"
+    if name == "BONUS_REDIS_URL" and isinstance(value, str):
+        return repr(mask_url(value))
+    return repr(value)

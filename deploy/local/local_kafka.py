@@ -14,7 +14,7 @@ import re
 import shutil
 import subprocess
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -121,6 +121,7 @@ class KafkaBroker:
     """One local broker: its ports, its folder (data, logs, config) and extra properties.
 
     ``ready`` says when the broker serves; by default a PLAINTEXT Metadata request on ``port``.
+    ``format_args`` go to ``StorageTool format`` (e.g. ``--add-scram`` users for SASL).
     """
 
     name: str = "kafka"
@@ -130,6 +131,7 @@ class KafkaBroker:
     properties: Mapping[str, str] = field(default_factory=dict)
     heap: str = "1g"
     ready: Callable[[], bool] | None = None
+    format_args: Sequence[str] = ()
 
     @property
     def data(self) -> Path:
@@ -168,7 +170,7 @@ class KafkaBroker:
         cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).rstrip(b"=").decode()
         cmd = _java_command(
             libs, self.logs, "kafka.tools.StorageTool", "format", "--standalone",
-            "-t", cluster_id, "-c", str(config), heap="256m",
+            "-t", cluster_id, "-c", str(config), *self.format_args, heap="256m",
         )  # fmt: skip
         result = subprocess.run(cmd, capture_output=True, text=True, check=False)
         if result.returncode != 0:

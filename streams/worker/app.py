@@ -30,6 +30,7 @@ from streams.runtime.http import HttpReply, customer_reply, health_reply, metric
 from streams.runtime.runtime import Runtime
 from streams.runtime.tasks import cancel_and_wait
 from streams.settings import Settings
+from streams.worker.credentials import broker_credentials
 
 log = logging.getLogger(__name__)
 
@@ -67,6 +68,7 @@ def build_app(settings: Settings, runtime: Runtime) -> BonusApp:
     app = BonusApp(
         settings.consumer_group,
         broker=brokers,
+        broker_credentials=broker_credentials(settings),
         store="memory://",
         datadir=str(scratch),
         autodiscover=False,

@@ -8,15 +8,19 @@ from __future__ import annotations
 
 import logging
 import sys
+import time
 from typing import TextIO
+from urllib.parse import urlsplit
 
 import redis
-from confluent_kafka import KafkaException
+from confluent_kafka import KafkaError, KafkaException
 from confluent_kafka.admin import AdminClient
+from confluent_kafka.admin._metadata import ClusterMetadata
 
 from schemas import CATALOG, topic_name
 from schemas.errors import BonusError
 from streams.clock import clock_from_settings
+from streams.masking import mask_url
 from streams.redis_clients import sync_redis
 from streams.rules.errors import RulesError
 from streams.rules.loader import load_rules
@@ -43,12 +47,48 @@ def check_rules(settings: Settings) -> RulesFile:
     return load_rules(settings.rules_file)
 
 
+# librdkafka retries these for ever; a worker must not: wrong credentials or a certificate
+# that does not verify will not heal by waiting.
+_FATAL = {KafkaError._AUTHENTICATION, KafkaError._SSL}
+
+
+def _kafka_failure(settings: Settings, error: KafkaError) -> str:
+    where = f"at {settings.kafka_bootstrap}"
+    if error.code() == KafkaError._AUTHENTICATION and settings.kafka_uses_sasl:
+        return (
+            f"Kafka authentication failed for user {settings.kafka_sasl_username} "
+            f"({settings.kafka_sasl_mechanism}) {where}: check BONUS_KAFKA_SASL_USERNAME and "
+            "BONUS_KAFKA_SASL_PASSWORD"
+        )
+    protocol = settings.kafka_security_protocol
+    return f"Kafka {where} refused the connection ({protocol}): {error.str()}"
+
+
+def kafka_metadata(settings: Settings, timeout: float = 15.0) -> ClusterMetadata:
+    """The cluster's metadata; StartupError at once when the broker refuses our credentials.
+
+    A metadata request with bad credentials would only time out; the reason arrives on the
+    error callback, which is polled between short requests.
+    """
+    failures: list[KafkaError] = []
+    admin = AdminClient(settings.kafka_config(error_cb=failures.append))
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            return admin.list_topics(timeout=max(0.1, min(1.0, deadline - time.monotonic())))
+        except KafkaException as error:
+            admin.poll(0)
+            fatal = [failure for failure in failures if failure.code() in _FATAL]
+            if fatal:
+                raise StartupError([_kafka_failure(settings, fatal[0])]) from None
+            if time.monotonic() >= deadline:
+                reason = failures[-1].str() if failures else str(error)
+                raise StartupError([f"Kafka at {settings.kafka_bootstrap}: {reason}"]) from None
+
+
 def check_topics(settings: Settings, timeout: float = 15.0) -> int:
     """The partition count of the customer topics; StartupError lists every topic problem."""
-    try:
-        metadata = AdminClient(settings.kafka_config()).list_topics(timeout=timeout)
-    except KafkaException as error:
-        raise StartupError([f"Kafka at {settings.kafka_bootstrap}: {error}"]) from error
+    metadata = kafka_metadata(settings, timeout)
     problems: list[str] = []
     counts: dict[int, list[str]] = {}
     for topic, spec in CATALOG.items():
@@ -66,12 +106,18 @@ def check_topics(settings: Settings, timeout: float = 15.0) -> int:
 
 
 def check_redis(settings: Settings) -> None:
-    """Redis answers a PING."""
+    """Redis answers a PING (as the ACL user of the URL, over TLS for rediss://)."""
+    where = mask_url(settings.redis_url)
     try:
         with sync_redis(settings, socket_timeout=5) as client:
             client.ping()
+    except redis.AuthenticationError:
+        user = urlsplit(settings.redis_url).username or "default"
+        raise StartupError(
+            [f"Redis authentication failed for user {user} at {where}: check BONUS_REDIS_URL"]
+        ) from None
     except redis.RedisError as error:
-        raise StartupError([f"Redis at {settings.redis_url}: {error}"]) from error
+        raise StartupError([f"Redis at {where}: {error}"]) from None
 
 
 def preflight(settings: Settings) -> tuple[RulesFile, int]:
