@@ -68,6 +68,8 @@ class OutputWatcher:
 
     bootstrap: str
     prefix: str
+    # Extra librdkafka settings (security.protocol, sasl.*, ssl.*) for a secure broker.
+    client: dict[str, Any] = field(default_factory=dict)
     messages: list[Output] = field(default_factory=list)
     _stop: threading.Event = field(default_factory=threading.Event)
     _lock: threading.Lock = field(default_factory=threading.Lock)
@@ -83,6 +85,7 @@ class OutputWatcher:
                 "auto.offset.reset": "earliest",
                 "enable.auto.commit": False,
                 "topic.metadata.refresh.interval.ms": 1000,
+                **self.client,
             }
         )
         consumer.subscribe(list(names))
@@ -203,17 +206,33 @@ class Pipeline:
     """A namespace with its topics, rules, clock, workers and output watcher."""
 
     def __init__(
-        self, kafka_bootstrap: str, redis_url: str, rules: str, workdir: Path, speed: float
+        self,
+        kafka_bootstrap: str,
+        redis_url: str,
+        rules: str,
+        workdir: Path,
+        speed: float,
+        extra_env: dict[str, str] | None = None,
     ) -> None:
+        """``extra_env``: more ``BONUS_*`` variables, for the test's clients and the workers."""
         tag = uuid.uuid4().hex[:10]
-        self.settings = Settings(
-            kafka_bootstrap=kafka_bootstrap,
-            redis_url=redis_url,
-            topic_prefix=f"e{tag}.",
-            redis_key_prefix=f"e{tag}:",
-            consumer_group=f"e2e-{tag}",
-            partitions=4,
-        )
+        self.extra_env = dict(extra_env or {})
+        extra = {key.removeprefix("BONUS_").lower(): v for key, v in self.extra_env.items()}
+        own: dict[str, Any] = {
+            "kafka_bootstrap": kafka_bootstrap,
+            "redis_url": redis_url,
+            "topic_prefix": f"e{tag}.",
+            "redis_key_prefix": f"e{tag}:",
+            "consumer_group": f"e2e-{tag}",
+            "partitions": 4,
+        }
+        self.settings = Settings(**{**extra, **own})
+        # The connection settings of a secure broker, for the test's own clients.
+        self.client = {
+            key: value
+            for key, value in self.settings.kafka_config().items()
+            if key.startswith(("security.", "sasl.", "ssl."))
+        }
         self.workdir = workdir
         self.rules_path = workdir / "rules.yaml"
         self.rules_path.write_text(rules)
@@ -222,7 +241,7 @@ class Pipeline:
         self.speed = speed
         self.workers: list[Worker] = []
         create_topics(self.settings)
-        self.watcher = OutputWatcher(kafka_bootstrap, self.settings.topic_prefix)
+        self.watcher = OutputWatcher(kafka_bootstrap, self.settings.topic_prefix, self.client)
         self.watcher.start()
         self.producer = Producer(
             {
@@ -230,6 +249,7 @@ class Pipeline:
                 "partitioner": "murmur2_random",
                 "enable.idempotence": True,
                 "acks": "all",
+                **self.client,
             }
         )
 
@@ -249,6 +269,7 @@ class Pipeline:
             "BONUS_CLOCK_SPEED": str(self.speed),
             "BONUS_CLOCK_ANCHOR": repr(self.clock.anchor),
             "BONUS_LOG_LEVEL": "INFO",
+            **self.extra_env,
         }
 
     def start_worker(self) -> Worker:
@@ -286,7 +307,7 @@ class Pipeline:
         for worker in self.workers:
             worker.stop()
         self.watcher.stop()
-        drop_topics(self.settings.kafka_bootstrap, self.settings.topic_prefix)
+        drop_topics(self.settings.kafka_bootstrap, self.settings.topic_prefix, client=self.client)
 
 
 def iso(moment: datetime) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterable
+from typing import Any
 
 from confluent_kafka import Consumer, KafkaError, KafkaException, Message, Producer
 from confluent_kafka.admin import AdminClient
@@ -81,15 +82,19 @@ def consume(
     return messages
 
 
-def drop_topics(bootstrap: str, prefix: str, timeout: float = 30) -> list[str]:
+def drop_topics(
+    bootstrap: str, prefix: str, timeout: float = 30, client: dict[str, Any] | None = None
+) -> list[str]:
     """Delete every topic whose name starts with ``prefix`` (a test's own namespace).
+
+    ``client``: more librdkafka settings (a secure broker's security.protocol, sasl.*, ssl.*).
 
     A broker keeps every partition's preallocated indexes on disk until its topic is deleted:
     tests that leave their topics behind fill the disk over a long run.
     """
     if not prefix or prefix.startswith("__"):
         raise ValueError("refusing to delete topics without a test's own prefix")
-    admin = AdminClient({"bootstrap.servers": bootstrap})
+    admin = AdminClient({"bootstrap.servers": bootstrap, **(client or {})})
     names = [name for name in admin.list_topics(timeout=timeout).topics if name.startswith(prefix)]
     if names:
         for future in admin.delete_topics(names, operation_timeout=timeout).values():
