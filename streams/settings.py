@@ -10,7 +10,7 @@ import re
 from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any, Literal
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -146,6 +146,14 @@ class Settings(BaseSettings):
         if self.kafka_uses_tls and self.kafka_ssl_ca_file is not None:
             config["ssl.ca.location"] = str(self.kafka_ssl_ca_file)
         return {**config, **extra}
+
+    def secret_values(self) -> list[str]:
+        """The passwords in these settings, for the log filter that hides them."""
+        found = [self.kafka_sasl_password.get_secret_value()] if self.kafka_sasl_password else []
+        password = urlsplit(self.redis_url).password
+        if password:
+            found += [password, unquote(password)]
+        return found
 
     def __repr_args__(self) -> Any:
         """The fields, with the Redis password masked (the Kafka one is a SecretStr already)."""

@@ -104,7 +104,7 @@ def notify_main(argv: Sequence[str] | None = None) -> int:
     except (BonusError, ValueError, OSError) as error:
         sys.stderr.write(f"bonus notify: {error}\n")
         return 1
-    configure_logging(settings.log_level)
+    configure_logging(settings.log_level, settings.secret_values())
     stop = threading.Event()
 
     def _stop(_signum: int, _frame: FrameType | None) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import logging
 import sys
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any, TextIO
 
@@ -28,7 +29,8 @@ class JsonFormatter(logging.Formatter):
             "message": record.getMessage(),
         }
         if record.exc_info:
-            line["exc_info"] = self.formatException(record.exc_info)
+            # exc_text first: the secret-redacting filter leaves the cleaned traceback there.
+            line["exc_info"] = record.exc_text or self.formatException(record.exc_info)
         return json.dumps(line, ensure_ascii=False, default=str)
 
 
@@ -40,8 +42,13 @@ def wants_json(stream: TextIO) -> bool:
         return True
 
 
-def logging_config(level: str, stream: TextIO | None = None) -> dict[str, Any]:
-    """A ``logging.config.dictConfig`` for the process (also handed to faust's worker)."""
+def logging_config(
+    level: str, stream: TextIO | None = None, secrets: Sequence[str] = ()
+) -> dict[str, Any]:
+    """A ``logging.config.dictConfig`` for the process (also handed to faust's worker).
+
+    ``secrets`` (passwords) are replaced by ``***`` in every record (``streams.masking.Redact``).
+    """
     use_json = wants_json(stream or sys.stderr)
     formatter: dict[str, Any] = (
         {"()": f"{__name__}.JsonFormatter"} if use_json else {"format": TEXT_FORMAT}
@@ -50,10 +57,12 @@ def logging_config(level: str, stream: TextIO | None = None) -> dict[str, Any]:
         "version": 1,
         "disable_existing_loggers": False,
         "formatters": {"default": formatter},
+        "filters": {"redact": {"()": "streams.masking.Redact", "secrets": list(secrets)}},
         "handlers": {
             "stderr": {
                 "class": "logging.StreamHandler",
                 "formatter": "default",
+                "filters": ["redact"],
                 "stream": "ext://sys.stderr",
             }
         },
@@ -61,8 +70,8 @@ def logging_config(level: str, stream: TextIO | None = None) -> dict[str, Any]:
     }
 
 
-def configure_logging(level: str) -> None:
-    """Configure the root logger for this process."""
+def configure_logging(level: str, secrets: Sequence[str] = ()) -> None:
+    """Configure the root logger for this process (``secrets`` never shown)."""
     import logging.config  # noqa: PLC0415 - only the worker process configures logging
 
-    logging.config.dictConfig(logging_config(level))
+    logging.config.dictConfig(logging_config(level, secrets=secrets))

@@ -12,13 +12,18 @@ import ssl
 import faust
 from faust.types.auth import CredentialsT
 
-from streams.settings import Settings
+from streams.settings import Settings, SettingsError
 
 
 def tls_context(settings: Settings) -> ssl.SSLContext:
     """A client TLS context that verifies the broker (against the CA file when one is set)."""
     cafile = str(settings.kafka_ssl_ca_file) if settings.kafka_ssl_ca_file else None
-    return ssl.create_default_context(ssl.Purpose.SERVER_AUTH, cafile=cafile)
+    try:
+        return ssl.create_default_context(ssl.Purpose.SERVER_AUTH, cafile=cafile)
+    except ssl.SSLError as error:
+        raise SettingsError(
+            [f"BONUS_KAFKA_SSL_CA_FILE: {cafile} holds no PEM certificate ({error.reason})"]
+        ) from None
 
 
 def broker_credentials(settings: Settings) -> CredentialsT | None:

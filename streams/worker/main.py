@@ -71,7 +71,10 @@ def kafka_metadata(settings: Settings, timeout: float = 15.0) -> ClusterMetadata
     error callback, which is polled between short requests.
     """
     failures: list[KafkaError] = []
-    admin = AdminClient(settings.kafka_config(error_cb=failures.append))
+    try:
+        admin = AdminClient(settings.kafka_config(error_cb=failures.append))
+    except KafkaException as error:  # a CA file that holds no certificate, for one
+        raise StartupError([f"Kafka client settings refused: {error.args[0].str()}"]) from None
     deadline = time.monotonic() + timeout
     while True:
         try:
@@ -147,7 +150,7 @@ def preflight(settings: Settings) -> tuple[RulesFile, int]:
 def run_worker(err: TextIO = sys.stderr) -> int:
     """Check, then run a worker until it is stopped (SIGTERM, Ctrl-C); the exit status."""
     settings = load_settings()
-    configure_logging(settings.log_level)
+    configure_logging(settings.log_level, settings.secret_values())
     rules, partitions = preflight(settings)
     clock = clock_from_settings(settings)
     from faust.worker import Worker  # noqa: PLC0415 - faust is heavy; only workers need it
@@ -167,7 +170,7 @@ def run_worker(err: TextIO = sys.stderr) -> int:
     worker = Worker(
         app,
         loglevel=settings.log_level,
-        logging_config=logging_config(settings.log_level, err),
+        logging_config=logging_config(settings.log_level, err, settings.secret_values()),
         redirect_stdouts=False,
         quiet=True,
     )
