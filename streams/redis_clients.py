@@ -8,6 +8,7 @@ reads); the CA that signs the server's certificate from ``BONUS_REDIS_SSL_CA_FIL
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlsplit
 
 import redis
 import redis.asyncio
@@ -16,10 +17,14 @@ from streams.settings import Settings
 
 
 def tls_options(settings: Settings) -> dict[str, Any]:
-    """The client options TLS needs beyond the URL (empty without a CA file)."""
-    if settings.redis_ssl_ca_file is None:
+    """The client options TLS needs beyond a ``rediss://`` URL (none for other URLs)."""
+    if urlsplit(settings.redis_url).scheme != "rediss":
         return {}
-    return {"ssl_ca_certs": str(settings.redis_ssl_ca_file)}
+    # Host names are checked explicitly: redis-py before 6 did not by default.
+    options: dict[str, Any] = {"ssl_check_hostname": True}
+    if settings.redis_ssl_ca_file is not None:
+        options["ssl_ca_certs"] = str(settings.redis_ssl_ca_file)
+    return options
 
 
 def async_redis(settings: Settings, **options: Any) -> redis.asyncio.Redis:

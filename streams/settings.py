@@ -143,8 +143,10 @@ class Settings(BaseSettings):
             config["sasl.mechanisms"] = self.kafka_sasl_mechanism
             config["sasl.username"] = self.kafka_sasl_username
             config["sasl.password"] = self.kafka_sasl_password.get_secret_value()
-        if self.kafka_uses_tls and self.kafka_ssl_ca_file is not None:
-            config["ssl.ca.location"] = str(self.kafka_ssl_ca_file)
+        if self.kafka_uses_tls:
+            # "probe": the system's CA bundle, which librdkafka's wheels do not find by default.
+            ca = self.kafka_ssl_ca_file
+            config["ssl.ca.location"] = str(ca) if ca is not None else "probe"
         return {**config, **extra}
 
     def secret_values(self) -> list[str]:

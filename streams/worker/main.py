@@ -72,7 +72,8 @@ def kafka_metadata(settings: Settings, timeout: float = 15.0) -> ClusterMetadata
     """
     failures: list[KafkaError] = []
     try:
-        admin = AdminClient(settings.kafka_config(error_cb=failures.append))
+        # log_level 0: the failures come through error_cb into one line, not as a log flood.
+        admin = AdminClient(settings.kafka_config(error_cb=failures.append, log_level=0))
     except KafkaException as error:  # a CA file that holds no certificate, for one
         raise StartupError([f"Kafka client settings refused: {error.args[0].str()}"]) from None
     deadline = time.monotonic() + timeout

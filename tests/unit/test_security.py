@@ -14,6 +14,7 @@ import pytest
 
 from streams.cli import main
 from streams.masking import Redact, mask_url, scrub, shown
+from streams.redis_clients import tls_options
 from streams.runtime.logging import JsonFormatter
 from streams.settings import Settings, SettingsError, load_settings
 from streams.worker.credentials import broker_credentials
@@ -224,3 +225,9 @@ def test_the_log_filter_hides_secrets_in_messages_and_tracebacks(secure: Setting
 def test_scrub_replaces_the_longest_secret_first() -> None:
     assert scrub("ab abc", ["ab", "abc"]) == "*** ***"
     assert scrub("nothing here", ["", "x-y"]) == "nothing here"
+
+
+def test_redis_tls_options_only_for_rediss(secure: Settings, ca_file: Path) -> None:
+    assert tls_options(secure) == {"ssl_check_hostname": True, "ssl_ca_certs": str(ca_file)}
+    assert tls_options(Settings(redis_url="rediss://r1:6380/0")) == {"ssl_check_hostname": True}
+    assert tls_options(Settings(redis_url="redis://u:p@r1:6379/0")) == {}
