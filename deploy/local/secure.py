@@ -16,7 +16,6 @@ off. Standard library only, like the rest of ``deploy/local``.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
 import secrets
 import shutil
@@ -86,17 +85,23 @@ def _openssl(*args: str) -> None:
         raise ServiceError(f"openssl {args[0]} failed: {result.stderr.strip()[-300:]}")
 
 
-def certificates(home: Path = HOME) -> Certificates:
-    """A CA and a server certificate for 127.0.0.1 and localhost; made once, then reused."""
+def tls_files(home: Path = HOME) -> Certificates:
+    """Where the certificates of ``home`` are (made or not)."""
     folder = home / "tls"
-    certs = Certificates(
+    return Certificates(
         ca=folder / "ca.pem",
         server_cert=folder / "server.pem",
         server_key=folder / "server.key",
         keystore=folder / "server-keystore.pem",
     )
+
+
+def certificates(home: Path = HOME) -> Certificates:
+    """A CA and a server certificate for 127.0.0.1 and localhost; made once, then reused."""
+    certs = tls_files(home)
     if certs.keystore.exists():
         return certs
+    folder = certs.ca.parent
     folder.mkdir(parents=True, exist_ok=True)
     ca_key = folder / "ca.key"
     request = folder / "server.csr"
@@ -125,23 +130,25 @@ def certificates(home: Path = HOME) -> Certificates:
     return certs
 
 
-def _passwords(home: Path) -> dict[str, str]:
+def passwords(home: Path = HOME) -> dict[str, str]:
+    """The services' random passwords (``kafka``, ``redis``); made on first use."""
     path = home / "credentials.json"
     if path.exists():
         stored: dict[str, str] = json.loads(path.read_text())
         return stored
     home.mkdir(parents=True, exist_ok=True)
     # A new password needs a newly formatted broker: SCRAM users are made at format time.
-    broker(home, {}).wipe()
+    broker(home).wipe()
     made = {"kafka": secrets.token_urlsafe(18), "redis": secrets.token_urlsafe(18)}
     path.touch(mode=0o600)
     path.write_text(json.dumps(made))
     return made
 
 
-def broker(home: Path, passwords: dict[str, str]) -> KafkaBroker:
-    """The SASL_SSL broker (SCRAM-SHA-512 user ``bonus``) on 19192/19193/19194."""
-    certs = certificates(home)
+def broker(home: Path, password: str = "") -> KafkaBroker:
+    """The SASL_SSL broker on 19192/19193/19194; ``password``: of the SCRAM user ``bonus``, made
+    when the storage is formatted."""
+    certs = tls_files(home)
     listener = "listener.name.sasl_ssl"
     return KafkaBroker(
         name="kafka-secure",
@@ -167,7 +174,7 @@ def broker(home: Path, passwords: dict[str, str]) -> KafkaBroker:
         },
         format_args=(
             "--add-scram",
-            f"{MECHANISM}=[name={USERNAME},password={passwords.get('kafka', '')}]",
+            f"{MECHANISM}=[name={USERNAME},password={password}]",
         ),
         ready=lambda: kafka_metadata(HOST, INTERNAL_PORT) is not None,
     )
@@ -178,8 +185,8 @@ def tls_ping(port: int, ca: Path) -> bool:
 
     ``-NOAUTH`` counts: the server is up and asks for the ACL user it should.
     """
-    context = ssl.create_default_context(cafile=str(ca))
     try:
+        context = ssl.create_default_context(cafile=str(ca))
         with (
             socket.create_connection((HOST, port), timeout=2.0) as raw,
             context.wrap_socket(raw, server_hostname=HOST) as sock,
@@ -191,16 +198,25 @@ def tls_ping(port: int, ca: Path) -> bool:
     return reply.startswith((b"+PONG", b"-NOAUTH"))
 
 
-def redis_server(home: Path, passwords: dict[str, str]) -> RedisServer:
-    """The TLS-only redis-server on 16479 with the ACL user ``bonus`` and ``default`` off."""
-    certs = certificates(home)
-    # An ACL file, not --user arguments, so that the password is not in the process list.
-    acl = home / "redis" / "users.acl"
+def _acl_file(home: Path) -> Path:
+    return home / "redis" / "users.acl"
+
+
+def write_acl(home: Path, password: str) -> None:
+    """The users of the secure redis-server: ``bonus`` may do anything, ``default`` nothing.
+
+    A file, not ``--user`` arguments, so that the password is not in the process list.
+    """
+    acl = _acl_file(home)
     acl.parent.mkdir(parents=True, exist_ok=True)
     acl.touch(mode=0o600)
-    acl.write_text(
-        f"user default off\nuser {USERNAME} on >{passwords.get('redis', '')} ~* &* +@all\n"
-    )
+    acl.write_text(f"user default off\nuser {USERNAME} on >{password} ~* &* +@all\n")
+
+
+def redis_server(home: Path) -> RedisServer:
+    """The TLS-only redis-server on 16479 with the users of ``write_acl``."""
+    certs = tls_files(home)
+    acl = _acl_file(home)
     # fmt: off
     args = (
         "--port", "0", "--tls-port", str(REDIS_PORT),
@@ -223,40 +239,35 @@ def redis_server(home: Path, passwords: dict[str, str]) -> RedisServer:
 
 def endpoints(home: Path = HOME) -> Endpoints:
     """How to reach the secure services (whether or not they run)."""
-    passwords = _passwords(home)
+    made = passwords(home)
     return Endpoints(
         bootstrap=f"{HOST}:{KAFKA_PORT}",
-        redis_url=f"rediss://{USERNAME}:{passwords['redis']}@{HOST}:{REDIS_PORT}/0",
-        ca_file=certificates(home).ca,
+        redis_url=f"rediss://{USERNAME}:{made['redis']}@{HOST}:{REDIS_PORT}/0",
+        ca_file=tls_files(home).ca,
         username=USERNAME,
-        kafka_password=passwords["kafka"],
-        redis_password=passwords["redis"],
+        kafka_password=made["kafka"],
+        redis_password=made["redis"],
     )
 
 
 def up(home: Path = HOME) -> Endpoints:
     """Start (or reuse) the secure broker and redis-server; how to reach them."""
+    certificates(home)
     found = endpoints(home)
-    passwords = _passwords(home)
-    redis_server(home, passwords).up()
-    broker(home, passwords).up()
+    write_acl(home, found.redis_password)
+    redis_server(home).up()
+    broker(home, found.kafka_password).up()
     return found
 
 
 def down(home: Path = HOME) -> list[str]:
     """Stop both, if this project started them."""
-    passwords = _passwords(home)
-    lines = []
-    with contextlib.suppress(ServiceError):
-        lines.append(broker(home, passwords).down())
-    lines.append(redis_server(home, passwords).down())
-    return lines
+    return [broker(home).down(), redis_server(home).down()]
 
 
 def status(home: Path = HOME) -> list[str]:
     """One line each: running or not."""
-    passwords = _passwords(home)
-    return [broker(home, passwords).status(), redis_server(home, passwords).status()]
+    return [broker(home).status(), redis_server(home).status()]
 
 
 def main(argv: list[str] | None = None) -> int:

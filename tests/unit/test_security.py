@@ -18,10 +18,9 @@ from streams.redis_clients import tls_options
 from streams.runtime.logging import JsonFormatter
 from streams.settings import Settings, SettingsError, load_settings
 from streams.worker.credentials import broker_credentials
-from tests.e2e.harness import ROOT
 
 # deploy/local is a folder of standard-library scripts, not a package.
-sys.path.insert(0, str(ROOT / "deploy" / "local"))
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "deploy" / "local"))
 import secure as secure_services
 
 # Random, so that finding one in an output cannot be a coincidence.
