@@ -168,3 +168,19 @@ def test_bonus_settings_masks_every_password(
     assert f"BONUS_REDIS_URL=rediss://bonus:***@127.0.0.1:{secure.REDIS_PORT}/0" in result.stdout
     for secret in secrets_of(endpoints):
         assert secret not in result.stdout + result.stderr
+
+
+def test_a_certificate_from_another_ca_stops_the_worker_at_once(
+    pipeline: Pipeline, tmp_path: Path
+) -> None:
+    stranger = str(secure.certificates(tmp_path / "other").ca)
+    env = worker_env(pipeline, BONUS_KAFKA_SSL_CA_FILE=stranger, BONUS_REDIS_SSL_CA_FILE=stranger)
+    result, seconds = run_worker(env, tmp_path)
+    assert result.returncode == 1
+    assert seconds < 15
+    kafka, redis_line = (
+        [line for line in result.stderr.splitlines() if line.strip().startswith(service)]
+        for service in ("Kafka at", "Redis at")
+    )
+    assert "certificate verify failed" in kafka[0]
+    assert "certificate verify failed" in redis_line[0].lower()
