@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import logging
+import logging.config
 import secrets
 import ssl
 import sys
@@ -15,7 +16,7 @@ import pytest
 from streams.cli import main
 from streams.masking import Redact, mask_url, scrub, shown
 from streams.redis_clients import tls_options
-from streams.runtime.logging import JsonFormatter
+from streams.runtime.logging import JsonFormatter, logging_config
 from streams.settings import Settings, SettingsError, load_settings
 from streams.worker.credentials import broker_credentials
 
@@ -230,3 +231,19 @@ def test_redis_tls_options_only_for_rediss(secure: Settings, ca_file: Path) -> N
     assert tls_options(secure) == {"ssl_check_hostname": True, "ssl_ca_certs": str(ca_file)}
     assert tls_options(Settings(redis_url="rediss://r1:6380/0")) == {"ssl_check_hostname": True}
     assert tls_options(Settings(redis_url="redis://u:p@r1:6379/0")) == {}
+
+
+def test_the_worker_logging_config_redacts(
+    secure: Settings, capsys: pytest.CaptureFixture[str]
+) -> None:
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    try:
+        logging.config.dictConfig(logging_config("INFO", None, secure.secret_values()))
+        logging.getLogger("test.worker").warning("url %s, %s", secure.redis_url, PASSWORD)
+    finally:
+        root.handlers[:] = handlers
+        root.setLevel(level)
+    err = capsys.readouterr().err
+    assert "url rediss://bonus:***@r1:6380/0, ***" in err
+    assert PASSWORD not in err
