@@ -1,21 +1,69 @@
-"""Every Redis client of the project comes from here, so that how to reach Redis (URL, and
-later cluster mode, TLS and ACL users) is decided in one place."""
+"""Every Redis client of the project comes from here, so that how to reach Redis (URL, cluster
+mode, and later TLS and ACL users) is decided in one place.
+
+With ``BONUS_REDIS_CLUSTER`` the clients are redis-py's cluster clients, built from
+``BONUS_REDIS_URL`` naming any node: they learn the slot map from it and send each command to
+the master of its key's slot. That works because every script and transaction of the project
+touches keys of one hash tag only (``streams/ledger/keys.py``). Callers type their client as
+:data:`AsyncClient` / :data:`SyncClient`, which admit either kind.
+"""
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Sequence
+from typing import Any, TypeAlias, cast
 
 import redis
 import redis.asyncio
+import redis.asyncio.cluster
+import redis.cluster
+from redis.commands.core import AsyncScript
+from redis.exceptions import NoScriptError
 
 from streams.settings import Settings
 
+AsyncClient: TypeAlias = redis.asyncio.Redis | redis.asyncio.cluster.RedisCluster
+"""An asyncio Redis client of either kind (one server, or a cluster)."""
 
-def async_redis(settings: Settings, **options: Any) -> redis.asyncio.Redis:
+SyncClient: TypeAlias = redis.Redis | redis.cluster.RedisCluster
+"""A blocking Redis client of either kind (one server, or a cluster)."""
+
+ScriptCall: TypeAlias = tuple[AsyncScript, Sequence[str], Sequence[Any]]
+"""A registered script with its KEYS and ARGV, for :func:`run_scripts`."""
+
+
+def async_redis(settings: Settings, **options: Any) -> AsyncClient:
     """An asyncio client for ``settings.redis_url`` (``options`` go to the client)."""
+    if settings.redis_cluster:
+        return redis.asyncio.cluster.RedisCluster.from_url(settings.redis_url, **options)
     return redis.asyncio.Redis.from_url(settings.redis_url, **options)
 
 
-def sync_redis(settings: Settings, **options: Any) -> redis.Redis:
+def sync_redis(settings: Settings, **options: Any) -> SyncClient:
     """A blocking client for ``settings.redis_url`` (``options`` go to the client)."""
+    if settings.redis_cluster:
+        return redis.cluster.RedisCluster.from_url(settings.redis_url, **options)
     return redis.Redis.from_url(settings.redis_url, **options)
+
+
+async def run_scripts(client: AsyncClient, calls: Sequence[ScriptCall]) -> list[Any]:
+    """Run script calls in one pipeline (one round trip per node); their replies, in order.
+
+    A plain client's pipeline loads missing scripts before it sends EVALSHA; a cluster's does
+    not, so a master that lost its script cache (SCRIPT FLUSH, a restart or failover: Redis 7
+    neither persists nor replicates it) answers NOSCRIPT. NOSCRIPT means the call did not run:
+    exactly those calls run once more on their own, which loads the script. Any other error is
+    raised, as a pipeline would.
+    """
+    async with client.pipeline(transaction=False) as pipe:
+        for script, keys, args in calls:
+            # redis-py queues a script in a ClusterPipeline too; its annotation omits that type.
+            await script(keys=keys, args=args, client=cast("AsyncClient", pipe))
+        replies: list[Any] = await pipe.execute(raise_on_error=False)
+    for reply in replies:
+        if isinstance(reply, Exception) and not isinstance(reply, NoScriptError):
+            raise reply
+    for index, ((script, keys, args), reply) in enumerate(zip(calls, replies, strict=True)):
+        if isinstance(reply, NoScriptError):
+            replies[index] = await script(keys=keys, args=args)
+    return replies

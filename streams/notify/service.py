@@ -21,7 +21,7 @@ from streams.notify.channels import Channel
 from streams.notify.handler import Handler, NotifyOptions
 from streams.notify.store import NotifyStore, check_group
 from streams.notify.template import check_template
-from streams.redis_clients import sync_redis
+from streams.redis_clients import SyncClient, sync_redis
 from streams.settings import Settings
 
 __all__ = ["Notifier", "NotifyOptions"]
@@ -48,7 +48,7 @@ class Notifier:
         check_group(options.group)
         self._topic = topic_name(settings.topic_prefix, Topic.EXPIRY_WARNINGS)
         self._consumer: Consumer | None = None
-        self._redis: redis.Redis | None = None
+        self._redis: SyncClient | None = None
         self._handler: Handler | None = None
         self._next_release = 0.0
         self._pause = threading.Event()
