@@ -4,7 +4,8 @@
     python3 deploy/local/services.py down [kafka|redis|redis-cluster]   stop what we started
     python3 deploy/local/services.py status [...]
 
-Without names: Kafka and Redis (``redis-cluster``, three masters on 17001-17003, only on request).
+Without names, ``up`` and ``status`` mean Kafka and Redis (``redis-cluster``, three masters on
+17001-17003, only when named) and ``down`` stops all three.
 
 Data and logs live under .local/ (ignored by git). Standard library only.
 """
@@ -30,7 +31,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("command", choices=["up", "down", "status"])
     parser.add_argument("only", nargs="*", choices=[*SERVICES, []], default=[])
     args = parser.parse_args(argv)
-    names = args.only or DEFAULTS
+    names = args.only or (list(SERVICES) if args.command == "down" else DEFAULTS)
     if args.command == "down":
         names = list(reversed(names))
     STATE.mkdir(parents=True, exist_ok=True)
