@@ -18,7 +18,7 @@ import redis.asyncio
 import redis.asyncio.cluster
 import redis.cluster
 from redis.commands.core import AsyncScript
-from redis.exceptions import NoScriptError
+from redis.exceptions import NoScriptError, RedisClusterException
 
 from streams.settings import Settings
 
@@ -27,6 +27,10 @@ AsyncClient: TypeAlias = redis.asyncio.Redis | redis.asyncio.cluster.RedisCluste
 
 SyncClient: TypeAlias = redis.Redis | redis.cluster.RedisCluster
 """A blocking Redis client of either kind (one server, or a cluster)."""
+
+REDIS_ERRORS: tuple[type[Exception], ...] = (redis.RedisError, RedisClusterException)
+"""What a client of either kind raises when Redis fails: a cluster client that reaches no node
+raises RedisClusterException, which is not a RedisError."""
 
 ScriptCall: TypeAlias = tuple[AsyncScript, Sequence[str], Sequence[Any]]
 """A registered script with its KEYS and ARGV, for :func:`run_scripts`."""

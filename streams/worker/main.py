@@ -10,14 +10,13 @@ import logging
 import sys
 from typing import TextIO
 
-import redis
 from confluent_kafka import KafkaException
 from confluent_kafka.admin import AdminClient
 
 from schemas import CATALOG, topic_name
 from schemas.errors import BonusError
 from streams.clock import clock_from_settings
-from streams.redis_clients import sync_redis
+from streams.redis_clients import REDIS_ERRORS, sync_redis
 from streams.rules.errors import RulesError
 from streams.rules.loader import load_rules
 from streams.rules.model import RulesFile
@@ -70,7 +69,7 @@ def check_redis(settings: Settings) -> None:
     try:
         with sync_redis(settings, socket_timeout=5) as client:
             client.ping()
-    except redis.RedisError as error:
+    except REDIS_ERRORS as error:
         raise StartupError([f"Redis at {settings.redis_url}: {error}"]) from error
 
 
