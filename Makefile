@@ -7,14 +7,16 @@ STAMP := $(VENV)/.installed
 SERVICES := $(PYTHON) deploy/local/services.py
 LOCAL_KAFKA := 127.0.0.1:9092
 LOCAL_REDIS := redis://127.0.0.1:6379/0
+LOCAL_CLUSTER := redis://127.0.0.1:17001/0
 
-.PHONY: run test services stop status lint install schemas clean help bench
+.PHONY: run test services stop status lint install schemas clean help bench test-cluster
 
 help:
 	@echo "make run       start everything and drive a simulated month of demo traffic"
 	@echo "make test      install everything, start the services, lint, run every test"
 	@echo "make services  start (or reuse) Kafka on 127.0.0.1:9092 and Redis on 127.0.0.1:6379"
 	@echo "make stop      stop the services this project started"
+	@echo "make test-cluster  integration and e2e tests on a local 3-master Redis Cluster"
 	@echo "make lint      ruff, ruff format --check, mypy --strict"
 	@echo "make schemas   regenerate schemas/generated (JSON Schema, AsyncAPI)"
 	@echo "make bench     the performance benchmark (QUICK=1: a few minutes); bench-results.json"
@@ -55,6 +57,15 @@ test: $(STAMP)
 	BONUS_KAFKA_BOOTSTRAP=$${BONUS_KAFKA_BOOTSTRAP:-$(LOCAL_KAFKA)} \
 	BONUS_REDIS_URL=$${BONUS_REDIS_URL:-$(LOCAL_REDIS)} \
 	  $(BIN)/pytest tests -q -p no:cacheprovider
+
+# The same integration and end-to-end suites on a Redis Cluster: three masters on 17001-17003
+# (deploy/local/local_redis_cluster.py, started or reused) and Kafka as for `make test`.
+test-cluster: $(STAMP)
+	@if [ -z "$$BONUS_KAFKA_BOOTSTRAP" ]; then $(SERVICES) up kafka; fi
+	@$(SERVICES) up redis-cluster
+	BONUS_KAFKA_BOOTSTRAP=$${BONUS_KAFKA_BOOTSTRAP:-$(LOCAL_KAFKA)} \
+	BONUS_REDIS_URL=$(LOCAL_CLUSTER) BONUS_REDIS_CLUSTER=1 \
+	  $(BIN)/pytest tests/integration tests/e2e -q -p no:cacheprovider
 
 # The main job: two workers on an accelerated clock, a simulated month of demo traffic, a live
 # view and a summary (deploy/local/demo.sh). Ctrl-C stops it cleanly.

@@ -52,6 +52,8 @@ class Settings(BaseSettings):
 
     # Beyond the contract: names this deployment chooses.
     redis_key_prefix: str = Field(default="bonus:", min_length=1, max_length=64)
+    # True: BONUS_REDIS_URL names any node of a Redis Cluster (README "Redis Cluster").
+    redis_cluster: bool = False
     consumer_group: str = Field(default="bonus-workers", min_length=1, max_length=200)
     partitions: int = Field(default=12, ge=1, le=10_000)
     replication_factor: int = Field(default=1, ge=1, le=10)

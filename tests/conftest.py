@@ -5,6 +5,10 @@ Where they come from, in this order:
 2. testcontainers, when a Docker engine answers a ping;
 3. the project's own ``deploy/local`` services, started (or reused) on 127.0.0.1.
 A service that cannot be had fails the test with the reason; nothing is skipped.
+
+With ``BONUS_REDIS_CLUSTER=1`` (``make test-cluster``) ``BONUS_REDIS_URL`` names a node of a Redis
+Cluster: the tests' own clients are cluster clients (``tests/redis_helpers.py``), key cleanup
+SCANs every master, and the workers they start get the same two variables. Nothing FLUSHes.
 """
 
 from __future__ import annotations
@@ -17,16 +21,18 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import redis
 from confluent_kafka import KafkaException
 from confluent_kafka.admin import AdminClient
+from redis.exceptions import RedisClusterException, RedisError
 
 from streams.settings import Settings
 from tests.integration.kafka_helpers import drop_topics
+from tests.redis_helpers import redis_settings, sync_client
 
 ROOT = Path(__file__).resolve().parents[1]
 KAFKA_IMAGE = "apache/kafka:4.1.1"
 REDIS_IMAGE = "redis:7.0"
+LOCAL_CLUSTER = "redis://127.0.0.1:17001/0"  # deploy/local/local_redis_cluster.py
 
 
 def _docker_engine_answers() -> bool:
@@ -59,12 +65,13 @@ def _check_kafka(bootstrap: str, origin: str) -> str:
     return bootstrap
 
 
-def _check_redis(url: str, origin: str) -> str:
+def _check_redis(url: str, origin: str, cluster: bool | None = None) -> str:
+    kind = "Redis Cluster" if redis_settings(url, cluster).redis_cluster else "Redis"
     try:
-        with redis.Redis.from_url(url, socket_timeout=5) as client:
+        with sync_client(url, cluster, socket_timeout=5) as client:
             client.ping()
-    except redis.RedisError as error:
-        pytest.fail(f"Redis at {url} ({origin}) does not answer: {error}", pytrace=False)
+    except (RedisError, RedisClusterException) as error:
+        pytest.fail(f"{kind} at {url} ({origin}) does not answer: {error}", pytrace=False)
     return url
 
 
@@ -92,9 +99,13 @@ def kafka_bootstrap(docker_available: bool) -> Iterator[str]:
 
 @pytest.fixture(scope="session")
 def redis_url(docker_available: bool) -> Iterator[str]:
-    """The URL of a real redis-server."""
+    """The URL of a real redis-server (of a node of a Redis Cluster under BONUS_REDIS_CLUSTER)."""
     if url := os.environ.get("BONUS_REDIS_URL"):
         yield _check_redis(url, "BONUS_REDIS_URL")
+        return
+    if redis_settings(LOCAL_CLUSTER).redis_cluster:  # a cluster, but none named: our own
+        _local_service("redis-cluster")
+        yield _check_redis(LOCAL_CLUSTER, "deploy/local")
         return
     if docker_available:
         from testcontainers.redis import RedisContainer  # noqa: PLC0415
@@ -106,6 +117,14 @@ def redis_url(docker_available: bool) -> Iterator[str]:
         return
     _local_service("redis")
     yield _check_redis("redis://127.0.0.1:6379/0", "deploy/local")
+
+
+@pytest.fixture(scope="session")
+def redis_cluster_url() -> str:
+    """A node of the local three-master Redis Cluster (deploy/local), started or reused, for
+    the tests that prove the pipeline on a cluster whatever ``BONUS_REDIS_URL`` names."""
+    _local_service("redis-cluster")
+    return _check_redis(LOCAL_CLUSTER, "deploy/local", cluster=True)
 
 
 @pytest.fixture

@@ -1,8 +1,11 @@
 """Local Kafka and Redis for development and tests, without Docker.
 
-    python3 deploy/local/services.py up [kafka|redis]     start (or reuse) and wait until ready
-    python3 deploy/local/services.py down [kafka|redis]   stop what this project started
-    python3 deploy/local/services.py status
+    python3 deploy/local/services.py up [kafka|redis|redis-cluster]     start (or reuse), wait
+    python3 deploy/local/services.py down [kafka|redis|redis-cluster]   stop what we started
+    python3 deploy/local/services.py status [...]
+
+Without names, ``up`` and ``status`` mean Kafka and Redis (``redis-cluster``, three masters on
+17001-17003, only when named) and ``down`` stops all three.
 
 Data and logs live under .local/ (ignored by git). Standard library only.
 """
@@ -15,9 +18,11 @@ import sys
 
 import local_kafka
 import local_redis
+import local_redis_cluster
 from procs import STATE, ServiceError
 
-SERVICES = {"kafka": local_kafka, "redis": local_redis}
+SERVICES = {"kafka": local_kafka, "redis": local_redis, "redis-cluster": local_redis_cluster}
+DEFAULTS = ["kafka", "redis"]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -26,7 +31,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("command", choices=["up", "down", "status"])
     parser.add_argument("only", nargs="*", choices=[*SERVICES, []], default=[])
     args = parser.parse_args(argv)
-    names = args.only or list(SERVICES)
+    names = args.only or (list(SERVICES) if args.command == "down" else DEFAULTS)
     if args.command == "down":
         names = list(reversed(names))
     STATE.mkdir(parents=True, exist_ok=True)

@@ -15,12 +15,12 @@ from dataclasses import dataclass, field
 from importlib import resources
 from typing import Any
 
-from redis.asyncio import Redis
 from redis.commands.core import AsyncScript
 
 from streams.analytics.counters import Window
 from streams.ledger.codec import text
 from streams.ledger.keys import CloserKeys, MetricsKeys
+from streams.redis_clients import AsyncClient, ScriptCall, run_scripts
 
 SCRIPT_NAMES = ("seal", "stage", "published", "lease", "release")
 
@@ -33,7 +33,7 @@ def _source(name: str) -> str:
 class MetricsStore:
     """The metrics keys of every shard of one ledger prefix. No I/O until a method is awaited."""
 
-    client: Redis
+    client: AsyncClient
     prefix: str
     partitions: int
     _scripts: dict[str, AsyncScript] = field(default_factory=dict)
@@ -69,12 +69,11 @@ class MetricsStore:
 
     async def seal(self, end_ms: int) -> None:
         """Seal every shard up to ``end_ms``: later counts go to windows starting at or after."""
-        async with self.client.pipeline(transaction=False) as pipe:
-            for shard in range(self.partitions):
-                await self._scripts["seal"](
-                    keys=[self.shard(shard).state], args=[end_ms], client=pipe
-                )
-            await pipe.execute()
+        seal = self._scripts["seal"]
+        calls: list[ScriptCall] = [
+            (seal, [self.shard(shard).state], [end_ms]) for shard in range(self.partitions)
+        ]
+        await run_scripts(self.client, calls)
 
     async def read(self, window: Window) -> list[dict[str, str]]:
         """Every shard's counters of ``window``."""

@@ -42,11 +42,11 @@ from streams.ledger.outcomes import (
     UnknownSegment,
 )
 from streams.ledger.view import stats_from, t36
+from streams.redis_clients import ScriptCall, run_scripts
 
 if TYPE_CHECKING:
-    from redis.asyncio import Redis
-
     from streams.ledger.ledger import Ledger
+    from streams.redis_clients import AsyncClient
     from streams.rules.model import Segment
 
 log = logging.getLogger(__name__)
@@ -145,7 +145,7 @@ async def read_registry(ledger: Ledger, campaign_id: str) -> Registered | None:
     return await read_registry_of(ledger.client, ledger.prefix, campaign_id)
 
 
-async def read_registry_of(client: Redis, prefix: str, campaign_id: str) -> Registered | None:
+async def read_registry_of(client: AsyncClient, prefix: str, campaign_id: str) -> Registered | None:
     """:func:`read_registry` without a ledger (for the command line): key prefix and client."""
     raw = await client.hgetall(campaign_key(prefix, campaign_id))
     if not raw:
@@ -219,7 +219,7 @@ async def _advance(
 
 
 async def _read_buckets(
-    client: Redis, k: ShardKeys, bucket: int, batch: int
+    client: AsyncClient, k: ShardKeys, bucket: int, batch: int
 ) -> tuple[list[tuple[str, int]], int]:
     """(customer id, creation ms) of whole index buckets from ``bucket`` on, until at least
     ``batch`` customers or the last bucket; and the next bucket to read."""
@@ -259,15 +259,15 @@ async def _grant_batch(
             targets.append((customer_id, version))
     if not targets:
         return 0, 0
-    async with ledger.client.pipeline(transaction=False) as pipe:
-        for customer_id, version in targets:
-            request = ledger.grant_request(launch, customer_id, version, now)
-            await ledger.scripts.grant(
-                keys=ledger.campaign_keys(customer_id),
-                args=[encode_request(request)],
-                client=pipe,
-            )
-        replies = await pipe.execute()
+    calls: list[ScriptCall] = [
+        (
+            ledger.scripts.grant,
+            ledger.campaign_keys(customer_id),
+            [encode_request(ledger.grant_request(launch, customer_id, version, now))],
+        )
+        for customer_id, version in targets
+    ]
+    replies = await run_scripts(ledger.client, calls)
     made = repeated = 0
     for (customer_id, _), raw in zip(targets, replies, strict=True):
         reply = decode_reply(raw)

@@ -34,7 +34,7 @@ key                                type    what it holds; lifetime
                                            campaign id, value = ``bucket,granted,scanned`` (the
                                            next index bucket to walk and the counts so far);
                                            the field is deleted when the shard is done
-``P:g:<campaign_id>``              HASH    campaign registry (no shard tag: one per campaign):
+``P:g:<campaign_id>``              HASH    campaign registry (no hash tag: always used alone):
                                            ``e`` event id, ``d`` payload digest, ``k`` terms
                                            digest, ``p`` launch JSON, ``at`` recording time (ms),
                                            ``n`` shard count, ``s<shard>`` = ``granted,scanned``
@@ -142,6 +142,16 @@ outbox key's hash tag (same slot): which window an event counts in is decided in
 The active-customer SETs cost about 70-90 bytes per customer and dimension active in an OPEN
 window and are freed when it closes; nothing is added to a customer's record, whose compact
 layout (above) every customer pays for forever.
+
+Redis Cluster (README "Redis Cluster"): a script or a MULTI may only touch keys of one hash
+slot, so keys used together share a hash tag: a shard's keys ``{s<shard>}`` (including the
+metrics keys its scripts derive from the outbox key), the metrics closer's ``{m}``, the
+notifier's ``{<consumer group>}`` (``streams/notify/store.py``). The campaign registry
+``P:g:<campaign_id>`` has no tag: the launch script gets it as its only key and every other
+command on it is a single-key command, so it may live in any slot. A pipeline may mix slots (the
+cluster client sends one per master); scripts in a pipeline go through
+``streams.redis_clients.run_scripts``. A new key follows the same rule, and a script is given
+every key it touches in KEYS or derives names only within the tag of one of them.
 
 Idempotency uses one key per event with a TTL rather than a pruned per-shard set: Redis expires
 them by itself, nothing has to be pruned inside scripts, and a key costs about as much as a

@@ -15,7 +15,6 @@ from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from typing import Any
 
-from redis.asyncio import Redis
 from redis.commands.core import AsyncScript
 from redis.exceptions import ResponseError
 
@@ -46,6 +45,7 @@ from streams.ledger.outcomes import (
 from streams.ledger.scripts import Scripts
 from streams.ledger.view import CustomerView, StoredOrder, build_view, stats_from
 from streams.partitioning import partition_for
+from streams.redis_clients import AsyncClient, ScriptCall, run_scripts
 from streams.rules.model import RulesFile
 
 log = logging.getLogger(__name__)
@@ -60,7 +60,7 @@ class Ledger:
 
     def __init__(
         self,
-        client: Redis,
+        client: AsyncClient,
         *,
         prefix: str,
         partitions: int,
@@ -306,11 +306,11 @@ class Ledger:
         if not due:
             return []
         args = [ms(now), self._retention_ms, *self.warning_day(now)]
-        async with self.client.pipeline(transaction=False) as pipe:
-            for customer_id in due:
-                keys = [k.customer(customer_id), k.timers, k.outbox, k.names]
-                await self.scripts.fire(keys=keys, args=[customer_id, *args], client=pipe)
-            replies = await pipe.execute()
+        calls: list[ScriptCall] = [
+            (self.scripts.fire, [k.customer(c), k.timers, k.outbox, k.names], [c, *args])
+            for c in due
+        ]
+        replies = await run_scripts(self.client, calls)
         fired = []
         for customer_id, reply in zip(due, replies, strict=True):
             data = decode_reply(reply)

@@ -10,8 +10,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from importlib import resources
 
-from redis.asyncio import Redis
 from redis.commands.core import AsyncScript
+
+from streams.redis_clients import AsyncClient
 
 SCRIPT_NAMES = ("accrue", "grant", "redeem", "refund", "fire", "launch")
 
@@ -36,11 +37,11 @@ class Scripts:
     launch: AsyncScript
 
     @classmethod
-    def register(cls, client: Redis) -> Scripts:
+    def register(cls, client: AsyncClient) -> Scripts:
         """Register every script with ``client`` (no network)."""
         return cls(**{name: client.register_script(script_source(name)) for name in SCRIPT_NAMES})
 
-    async def load(self, client: Redis) -> None:
+    async def load(self, client: AsyncClient) -> None:
         """SCRIPT LOAD each script now, so a syntax error shows at start, not on first use."""
         for name in SCRIPT_NAMES:
             script: AsyncScript = getattr(self, name)

@@ -12,7 +12,6 @@ import threading
 import time
 from typing import Any
 
-import redis
 from confluent_kafka import Consumer, KafkaError, KafkaException, Message, TopicPartition
 
 from schemas import Topic, topic_name
@@ -21,7 +20,7 @@ from streams.notify.channels import Channel
 from streams.notify.handler import Handler, NotifyOptions
 from streams.notify.store import NotifyStore, check_group
 from streams.notify.template import check_template
-from streams.redis_clients import sync_redis
+from streams.redis_clients import REDIS_ERRORS, SyncClient, sync_redis
 from streams.settings import Settings
 
 __all__ = ["Notifier", "NotifyOptions"]
@@ -48,7 +47,7 @@ class Notifier:
         check_group(options.group)
         self._topic = topic_name(settings.topic_prefix, Topic.EXPIRY_WARNINGS)
         self._consumer: Consumer | None = None
-        self._redis: redis.Redis | None = None
+        self._redis: SyncClient | None = None
         self._handler: Handler | None = None
         self._next_release = 0.0
         self._pause = threading.Event()
@@ -105,7 +104,7 @@ class Notifier:
         if time.monotonic() >= self._next_release:
             try:
                 self.handler.release_due()
-            except redis.RedisError as error:
+            except REDIS_ERRORS as error:
                 log.error("could not release held warnings: %s", error)
             self._next_release = time.monotonic() + self._options.release_every
 
@@ -117,7 +116,7 @@ class Notifier:
             return
         try:
             done = self.handler.on_message(message.value() or b"")
-        except redis.RedisError as error:
+        except REDIS_ERRORS as error:
             # Without Redis nothing can be deduped or held: try the message again later.
             log.error("redis unavailable: %s", error)
             done = False

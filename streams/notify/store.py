@@ -19,8 +19,9 @@ from dataclasses import dataclass
 from importlib import resources
 from typing import Final, cast
 
-from redis import Redis
 from redis.commands.core import Script
+
+from streams.redis_clients import SyncClient
 
 SENT_TTL_SECONDS: Final = 8 * 86_400
 """Longer than the contract's 7-day window for repeats of one ``event_id``."""
@@ -49,7 +50,7 @@ class NotifyStore:
     """Dedupe records and the held queue of one consumer group. No network until used."""
 
     def __init__(
-        self, client: Redis, key_prefix: str, group: str, sent_ttl: int = SENT_TTL_SECONDS
+        self, client: SyncClient, key_prefix: str, group: str, sent_ttl: int = SENT_TTL_SECONDS
     ) -> None:
         base = f"{key_prefix}notify:{{{check_group(group)}}}"
         self._client = client

@@ -21,7 +21,7 @@ from schemas import CATALOG, topic_name
 from schemas.errors import BonusError
 from streams.clock import clock_from_settings
 from streams.masking import mask_url
-from streams.redis_clients import sync_redis
+from streams.redis_clients import REDIS_ERRORS, sync_redis
 from streams.rules.errors import RulesError
 from streams.rules.loader import load_rules
 from streams.rules.model import RulesFile
@@ -120,7 +120,7 @@ def check_redis(settings: Settings) -> None:
         raise StartupError(
             [f"Redis authentication failed for user {user} at {where}: check BONUS_REDIS_URL"]
         ) from None
-    except redis.RedisError as error:
+    except REDIS_ERRORS as error:
         raise StartupError([f"Redis at {where}: {error}"]) from None
 
 

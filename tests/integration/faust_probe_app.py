@@ -9,7 +9,9 @@ from __future__ import annotations
 import os
 
 import faust
-import redis.asyncio as aioredis
+
+from streams.redis_clients import async_redis
+from streams.settings import Settings
 
 BROKER = os.environ["PROBE_BROKER"]
 app = faust.App(
@@ -22,7 +24,8 @@ app = faust.App(
     consumer_auto_offset_reset="earliest",
 )
 topic = app.topic(os.environ["PROBE_TOPIC"], value_serializer="raw", key_serializer="raw")
-store = aioredis.Redis.from_url(os.environ["PROBE_REDIS"])
+# A cluster client under BONUS_REDIS_CLUSTER, as a worker would have.
+store = async_redis(Settings(redis_url=os.environ["PROBE_REDIS"]))
 
 
 @app.agent(topic, concurrency=1)

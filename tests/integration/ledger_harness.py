@@ -10,13 +10,13 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any, TypeVar
 
-from redis.asyncio import Redis
-
 from schemas.inputs import AppInstall, CampaignLaunch, Purchase, RedemptionRequest, Refund
 from schemas.outputs import OutputModel
 from streams.ledger import Ledger, OutboxEntry, render
+from streams.redis_clients import AsyncClient
 from streams.rules.loader import parse_rules
 from streams.rules.model import RulesFile
+from tests.redis_helpers import async_client, delete_prefix_async
 
 T = TypeVar("T")
 
@@ -66,7 +66,7 @@ def rules(**changes: Any) -> RulesFile:
 class Harness:
     """A started Ledger on a real Redis, driven from sync tests through one event loop."""
 
-    def __init__(self, runner: asyncio.Runner, client: Redis, ledger: Ledger) -> None:
+    def __init__(self, runner: asyncio.Runner, client: AsyncClient, ledger: Ledger) -> None:
         self.runner = runner
         self.client = client
         self.ledger = ledger
@@ -98,11 +98,16 @@ async def _wait(awaitable: Awaitable[T]) -> T:
 
 @contextmanager
 def open_harness(
-    redis_url: str, key_prefix: str, partitions: int = 4, rules_file: RulesFile | None = None
+    redis_url: str,
+    key_prefix: str,
+    partitions: int = 4,
+    rules_file: RulesFile | None = None,
+    cluster: bool | None = None,
 ) -> Iterator[Harness]:
-    """A harness (on :func:`rules` unless given others) whose keys are deleted afterwards."""
+    """A harness (on :func:`rules` unless given others) whose keys are deleted afterwards;
+    ``cluster`` None: a cluster client if ``BONUS_REDIS_CLUSTER`` says so."""
     with asyncio.Runner() as runner:
-        client = Redis.from_url(redis_url)
+        client = async_client(redis_url, cluster)
         chosen = rules_file if rules_file is not None else rules()
         ledger = Ledger(client, prefix=key_prefix, partitions=partitions, rules=chosen)
         runner.run(ledger.start())
@@ -112,10 +117,8 @@ def open_harness(
             runner.run(_cleanup(client, key_prefix))
 
 
-async def _cleanup(client: Redis, prefix: str) -> None:
-    keys = [key async for key in client.scan_iter(match=f"{prefix}*", count=1000)]
-    for start in range(0, len(keys), 500):
-        await client.delete(*keys[start : start + 500])
+async def _cleanup(client: AsyncClient, prefix: str) -> None:
+    await delete_prefix_async(client, prefix)
     await client.aclose()
 
 

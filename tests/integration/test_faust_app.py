@@ -9,7 +9,7 @@ import sys
 import time
 from pathlib import Path
 
-import redis
+from tests.redis_helpers import sync_client
 
 from .kafka_helpers import create_topic, murmur2_producer, produce_all
 
@@ -44,7 +44,7 @@ def test_faust_agent_consumes_the_topic_and_writes_to_redis(
         stderr=subprocess.STDOUT,
         cwd=tmp_path,
     )
-    client = redis.Redis.from_url(redis_url)
+    client = sync_client(redis_url)
     values = [f"value-{n}".encode() for n in range(20)]
     try:
         produce_all(

@@ -14,7 +14,6 @@ from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
-import redis
 from confluent_kafka import Consumer, TopicPartition
 
 from schemas import Duration, ExpiryWarning, Topic, WarnedLot, to_json_bytes, topic_name
@@ -30,6 +29,7 @@ from streams.notify.quiet import QuietHours
 from streams.notify.service import Notifier, NotifyOptions
 from streams.notify.store import NotifyStore
 from streams.settings import Settings
+from tests.redis_helpers import sync_client
 
 from .kafka_helpers import create_topic, murmur2_producer, produce_all
 
@@ -225,9 +225,7 @@ def test_quiet_hours_hold_in_redis_across_a_restart_unless_the_deadline_is_first
     patient = warning("patient", "c2")
     publish(scaled, kafka_bootstrap, [patient, urgent])
     channel = Stamped(clock)
-    store = NotifyStore(
-        redis.Redis.from_url(redis_url), scaled.redis_key_prefix, scaled.consumer_group
-    )
+    store = NotifyStore(sync_client(redis_url), scaled.redis_key_prefix, scaled.consumer_group)
 
     with running(notifier(scaled, channel, clock, quiet=quiet)) as subject:
         wait_until(lambda: subject.handler.counts["held"] == 1 and "urgent" in channel.seen)

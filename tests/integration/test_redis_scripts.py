@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import redis
+from tests.redis_helpers import sync_client
 
 # A state change in the style of the ledger: check-and-record an idempotency key, then change
 # state, in one atomic script with every key passed as a key.
@@ -17,7 +17,7 @@ return tonumber(redis.call('GET', KEYS[2]) or '0')
 def test_script_is_loaded_once_and_reloaded_after_script_flush(
     redis_url: str, key_prefix: str
 ) -> None:
-    client = redis.Redis.from_url(redis_url)
+    client = sync_client(redis_url)
     script = client.register_script(IDEMPOTENT_INCR)
     seen, total = f"{key_prefix}{{c1}}:seen:e1", f"{key_prefix}{{c1}}:total"
     try:
