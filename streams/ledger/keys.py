@@ -156,6 +156,12 @@ from dataclasses import dataclass
 
 IDEMPOTENCY_TTL_SECONDS = 8 * 86_400
 
+# The most fields a customer record may reach through an accrual (lots, orders and ~5
+# per-customer fields; see "Limits" above). Every script reads the whole record, so this bounds
+# the Redis time one event of a customer costs (deploy/measure_bounds.py); an accrual past it is
+# refused with ``lot_limit`` (dead-lettered, never dropped silently).
+MAX_RECORD_FIELDS = 1000
+
 # Buckets of each shard's customer index. A bucket stays a listpack while it has at most
 # hash-max-listpack-entries (default 128) customers: 1024 buckets keep ~90,000 customers per
 # shard compact (~88 a bucket on average, the fullest of them ~120), ~450,000 under the

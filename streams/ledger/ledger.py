@@ -35,7 +35,12 @@ from streams.ledger.errors import (
     ScriptError,
     StaleVersionError,
 )
-from streams.ledger.keys import IDEMPOTENCY_TTL_SECONDS, ShardKeys, check_prefix
+from streams.ledger.keys import (
+    IDEMPOTENCY_TTL_SECONDS,
+    MAX_RECORD_FIELDS,
+    ShardKeys,
+    check_prefix,
+)
 from streams.ledger.outbox import OutboxEntry
 from streams.ledger.outcomes import (
     Fired,
@@ -68,6 +73,7 @@ class Ledger:
         order_retention: timedelta = timedelta(days=30),
         idempotency_ttl_seconds: int = IDEMPOTENCY_TTL_SECONDS,
         max_attempts: int = 10,
+        max_record_fields: int = MAX_RECORD_FIELDS,
     ) -> None:
         if partitions <= 0:
             raise ValueError("partitions must be positive")
@@ -78,6 +84,9 @@ class Ledger:
         self._retention_ms = int(order_retention.total_seconds() * 1000)
         self._ttl = idempotency_ttl_seconds
         self._attempts = max_attempts
+        if max_record_fields < 16:
+            raise ValueError("max_record_fields must be at least 16")
+        self._max_fields = max_record_fields
         self._scripts: Scripts | None = None
 
     async def start(self) -> None:
@@ -170,6 +179,7 @@ class Ledger:
                 "wday": self.warning_day(now),
                 "src": event.event_id,
                 "lots": [plan_request(p) for p in plans],
+                "maxf": self._max_fields,
             }
             if isinstance(event, Purchase):
                 after = apply_purchase(stats, event)

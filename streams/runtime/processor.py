@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from schemas import CampaignLaunch, InvalidEvent, decode_input, topic_name
 from schemas.topics import Topic
 from streams.clock import Clock
-from streams.ledger import Conflict, Ledger, Outcome, UnknownSegment
+from streams.ledger import Conflict, Ledger, LotLimit, Outcome, UnknownSegment
 from streams.ledger.outcomes import LaunchOutcome
 from streams.runtime.dlq import InputMessage, dead_letter
 from streams.runtime.metrics import Metrics
@@ -70,6 +70,9 @@ class Processor:
         if isinstance(outcome, UnknownSegment):
             await self.dead_letter(message, outcome.error())
             return "unknown_segment"
+        if isinstance(outcome, LotLimit):
+            await self.dead_letter(message, outcome.error())
+            return "lot_limit"
         # A launch is only recorded here: each shard's fan-out loop grants it and wakes its relay.
         if not isinstance(event, CampaignLaunch):
             self.on_applied(self.ledger.shard_of(event.customer_id))

@@ -50,7 +50,11 @@ class Runtime:
         self.metrics: Metrics = create_metrics(registry or CollectorRegistry())
         self.redis = async_redis(settings)
         self.ledger = Ledger(
-            self.redis, prefix=settings.redis_key_prefix, partitions=partitions, rules=rules
+            self.redis,
+            prefix=settings.redis_key_prefix,
+            partitions=partitions,
+            rules=rules,
+            max_record_fields=settings.max_record_fields,
         )
         self.producer = AsyncProducer(producer_config(settings))
         prefix = settings.topic_prefix

@@ -700,6 +700,21 @@ local function seen_before(ikey, digest)
   return cjson.encode({status = 'duplicate', original = string.sub(old, i + 1)})
 end
 
+-- The cap on a customer's record (streams/ledger/keys.py, "Limits"): every script reads the
+-- whole record, so its field count bounds the Redis time one event of the customer costs. An
+-- accrual that would add lots (and an order) past `maxf` fields gets the 'lot_limit' reply
+-- before anything is written, not even its idempotency record: the worker dead-letters it with
+-- that code, and a replay once lots have burned or been spent applies it. nil: within the cap.
+local function over_limit(ckey, adding, maxf)
+  if maxf == nil or adding == 0 then return nil end
+  need_int(maxf, 'max record fields')
+  local fields = redis.call('HLEN', ckey)
+  if fields + adding + 1 > maxf then
+    return cjson.encode({status = 'lot_limit', fields = I(fields), max = I(maxf)})
+  end
+  return nil
+end
+
 -- The 'stale' reply when the customer's version moved since Python read its statistics
 -- (optimistic concurrency: the adapter re-reads and retries), else nil.
 local function version_moved(ckey, expect)
