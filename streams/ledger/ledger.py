@@ -120,14 +120,18 @@ class Ledger:
         return keys
 
     async def read_stats(
-        self, customer_id: str, order_id: str | None = None
+        self, customer_id: str, order_id: str | None = None, *, order_lots: bool = True
     ) -> tuple[int, CustomerStats, StoredOrder | None]:
-        """``(version, statistics, order record)`` of a customer, in one round trip."""
+        """``(version, statistics, order record)`` of a customer, in one round trip; without
+        ``order_lots`` the order comes without its lots (only its amounts: what a purchase
+        needs), read in O(1) instead of the whole record."""
         key = self.keys(self.shard_of(customer_id)).customer(customer_id)
-        if order_id is None:
-            fields = ["v", "S"]
+        if order_id is None or not order_lots:
+            fields = ["v", "S"] if order_id is None else ["v", "S", f"O{order_id}"]
             values = [None if v is None else text(v) for v in await self.client.hmget(key, fields)]
-            return (*stats_from(dict(zip(fields, values, strict=True))), None)
+            record = {f: v for f, v in zip(fields, values, strict=True) if v is not None}
+            order = None if order_id is None else StoredOrder.from_record(order_id, record)
+            return (*stats_from(dict(zip(fields, values, strict=True))), order)
         # The order's lots carry its ref: the whole (small, listpack) record in one read.
         record = {text(f): text(v) for f, v in (await self.client.hgetall(key)).items()}
         version, stats = stats_from(dict(record))
@@ -167,7 +171,10 @@ class Ledger:
 
         async def attempt() -> dict[str, Any]:
             order_id = event.order_id if isinstance(event, Purchase) else None
-            version, stats, order = await self.read_stats(event.customer_id, order_id)
+            # The order's amount only: its lots are not needed, and a big record is not read.
+            version, stats, order = await self.read_stats(
+                event.customer_id, order_id, order_lots=False
+            )
             plans = plan_accruals(event, self.rules, stats, kind)
             request: dict[str, Any] = {
                 "digest": digest(event),
