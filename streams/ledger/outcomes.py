@@ -144,7 +144,7 @@ def _refusal(kind: str, event_id: str, reply: dict[str, Any]) -> Outcome | None:
         return Conflict(kind=kind, event_id=event_id)
     if status == "lot_limit":
         fields, limit = int(reply["fields"]), int(reply["max"])
-        log.warning("%s event %s refused: record at %s of %s fields", kind, event_id, fields, limit)
+        log.info("%s event %s refused: record at %s of %s fields", kind, event_id, fields, limit)
         return LotLimit(kind=kind, event_id=event_id, fields=fields, max=limit)
     if status in ("ignored", "already_granted"):
         return Ignored(reason=str(reply.get("reason", status)))
