@@ -6,7 +6,9 @@ For each size in ``--lots`` it builds ONE customer with that many outstanding pu
 redemption, a full refund of one order, a timer firing with nothing due and one at which a
 tenth of the lots burn and others are warned. Meanwhile a neighbour of the same shard applies
 purchases in a loop on its own connection; the script prints its latency (median, max)
-while the big customer's calls run and before them.
+while the big customer's calls run and before them. Last, it measures the bytes of one
+idempotency record (``--idempotency-keys``; 0 skips it), the number behind the bound in the
+README ("Limits").
 
 The big record is built by cloning one lot and one order that the ledger made (same packed
 layout, ids and times varied): building it event by event through the ledger would cost
@@ -38,6 +40,7 @@ from schemas.inputs import Purchase, RedemptionRequest, Refund
 from streams.ledger import Ledger
 from streams.ledger.codec import decode_reply, text
 from streams.ledger.codec import to_ms as ms
+from streams.ledger.keys import IDEMPOTENCY_TTL_SECONDS, ShardKeys
 from streams.partitioning import partition_for
 from streams.rules.loader import parse_rules
 
@@ -60,6 +63,9 @@ def _arguments() -> argparse.Namespace:
     parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/0")
     parser.add_argument(
         "--lots", default="1000,10000", help="comma-separated sizes of the big customer"
+    )
+    parser.add_argument(
+        "--idempotency-keys", type=int, default=20_000, help="idempotency records to measure"
     )
     return parser.parse_args()
 
@@ -170,8 +176,9 @@ async def fire(ledger: Ledger, customer: str, at: datetime) -> dict[str, Any]:
 
 async def measure(url: str, lots: int) -> list[str]:
     """Build a customer of ``lots`` lots and time its events; the rows to print."""
-    client = Redis.from_url(url)
-    other = Redis.from_url(url)
+    # A call of a big customer can block Redis for seconds: the neighbour's call must wait it out.
+    client = Redis.from_url(url, socket_timeout=300)
+    other = Redis.from_url(url, socket_timeout=300)
     prefix = f"mb{uuid.uuid4().hex[:4]}:"
     rules = parse_rules(RULES)
     ledger = Ledger(client, prefix=prefix, partitions=PARTITIONS, rules=rules)
@@ -212,11 +219,47 @@ async def measure(url: str, lots: int) -> list[str]:
     return rows
 
 
+async def idempotency(url: str, count: int) -> list[str]:
+    """Bytes per idempotency record: ``count`` records as the scripts write them (production
+    prefix length, ``pos-<uuid>`` event ids, a 32-digit digest and an outcome, the 8-day TTL)."""
+    client = Redis.from_url(url)
+    prefix = f"m{uuid.uuid4().hex[:4]}:"
+    keys = [
+        ShardKeys(prefix, i % PARTITIONS).idempotency("purchases", f"pos-{uuid.uuid4()}")
+        for i in range(count)
+    ]
+    try:
+        before = int((await client.info("memory"))["used_memory"])
+        for start in range(0, count, 1000):
+            async with client.pipeline(transaction=False) as pipe:
+                for key in keys[start : start + 1000]:
+                    value = uuid.uuid4().hex + "\x1eapplied"
+                    pipe.set(key, value, ex=IDEMPOTENCY_TTL_SECONDS)
+                await pipe.execute()
+        grown = int((await client.info("memory"))["used_memory"]) - before
+        async with client.pipeline(transaction=False) as pipe:
+            for key in keys[:1000]:
+                pipe.memory_usage(key, samples=0)
+            usage = sum(int(n or 0) for n in await pipe.execute()) / min(count, 1000)
+    finally:
+        for start in range(0, count, 1000):
+            await client.delete(*keys[start : start + 1000])
+        await client.aclose()
+    return [
+        f"idempotency records ({count}, key {len(keys[0])} bytes): MEMORY USAGE {usage:.0f} "
+        f"bytes each; used_memory grew {grown / count:.0f} bytes each (with the expiry entry "
+        "and dict growth; noisy if others write)"
+    ]
+
+
 async def main() -> None:
-    """Every size in turn, smallest first."""
+    """Every size in turn, smallest first; then the idempotency records."""
     args = _arguments()
-    for lots in sorted(int(n) for n in args.lots.split(",")):
+    for lots in sorted(int(n) for n in args.lots.split(",") if n):
         for row in await measure(args.redis_url, lots):
+            print(row)
+    if args.idempotency_keys > 0:
+        for row in await idempotency(args.redis_url, args.idempotency_keys):
             print(row)
 
 
