@@ -28,7 +28,9 @@ def test_huge_inputs_give_bounded_dead_letters_that_identify_the_original(
     under = b'{"event_id": "' + "é".encode() * 400_000 + b'"'  # 800 KB of broken JSON
     # Bytes that are not UTF-8 become U+FFFD (3 bytes each): cut again after decoding.
     binary = b"\xff" * 300_000
-    inputs = [over, under, binary]
+    # Control characters are escaped in JSON (6 bytes each): the worst case of a dead letter.
+    control = b"\x01" * 100_000
+    inputs = [over, under, binary, control]
 
     async def scenario() -> list[str]:
         async with running(settings, ManualClock()) as runtime:
@@ -37,14 +39,16 @@ def test_huge_inputs_give_bounded_dead_letters_that_identify_the_original(
                 for n, raw in enumerate(inputs)
             ]
 
-    assert asyncio.run(scenario()) == ["invalid"] * 3
-    records = read(settings, Topic.DLQ, 3)
-    assert all(len(m.value() or b"") < DEAD_LETTER_PAYLOAD_LIMIT + 2048 for m in records)
-    letters: list[dict[str, Any]] = sorted(
-        (json.loads(m.value() or b"") for m in records), key=lambda letter: letter["offset"]
+    assert asyncio.run(scenario()) == ["invalid"] * 4
+    records = sorted(
+        read(settings, Topic.DLQ, 4), key=lambda m: json.loads(m.value() or b"")["offset"]
     )
+    sizes = [len(m.value() or b"") for m in records]
+    assert all(size < DEAD_LETTER_PAYLOAD_LIMIT + 2048 for size in sizes[:3])
+    assert 5 * DEAD_LETTER_PAYLOAD_LIMIT < sizes[3] < 6 * DEAD_LETTER_PAYLOAD_LIMIT + 2048
+    letters: list[dict[str, Any]] = [json.loads(m.value() or b"") for m in records]
     codes = [letter["error"]["code"] for letter in letters]
-    assert codes == ["payload_too_large", "not_json", "not_utf8"]
+    assert codes == ["payload_too_large", "not_json", "not_utf8", "not_json"]
     for raw, letter in zip(inputs, letters, strict=True):
         assert letter["payload_truncated"] is True
         assert len(letter["payload"].encode()) <= DEAD_LETTER_PAYLOAD_LIMIT
