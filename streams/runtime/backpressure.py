@@ -69,8 +69,11 @@ class OutboxGate:
             self._checked[shard] = time.monotonic()
 
     async def backlog(self, shard: int) -> int:
-        """Outbox entries of ``shard`` not yet relayed."""
-        return int(await self.ledger.client.xlen(self.ledger.keys(shard).outbox))
+        """Outbox entries of ``shard`` not yet relayed (also into the backlog gauge, which the
+        relay sets too: a dead relay task would leave it frozen)."""
+        backlog = int(await self.ledger.client.xlen(self.ledger.keys(shard).outbox))
+        self.metrics.outbox_backlog.labels(str(shard)).set(backlog)
+        return backlog
 
     async def _hold(self, shard: int, backlog: int) -> None:
         log.warning(

@@ -67,6 +67,8 @@ def test_input_pauses_past_the_backlog_limit_and_resumes_when_drained(
             assert sample(runtime, "bonus_input_pauses_total", shard) == 1
             backlog = await gate.backlog(shard)
             assert backlog == 2 * n  # nothing applied while held
+            # The gauge is current though no relay runs.
+            assert sample(runtime, "bonus_outbox_backlog_entries", shard) == backlog
             # Another shard is not held.
             assert await runtime.handle(message(limited, other, 1)) == "accrued"
             # The relay drains part of it: still over the resume level (half the limit).
