@@ -12,12 +12,15 @@ README ("Limits").
 
 The big record is built by cloning one lot and one order that the ledger made (same packed
 layout, ids and times varied): building it event by event through the ledger would cost
-O(lots) per event, O(lots^2) in all, which is exactly what is measured here. With
-``BONUS_MAX_RECORD_FIELDS`` (the ledger's cap, streams/ledger/limits.py) below the size, the
-purchase is refused up front (``lot_limit``) and its row shows what that refusal costs.
+O(lots) per event, O(lots^2) in all, which is exactly what is measured here. Past the
+ledger's record cap (``--max-record-fields``, default ``BONUS_MAX_RECORD_FIELDS``'s, see
+streams/ledger/keys.py) the purchase is refused up front (``lot_limit``) and its row shows what
+that refusal costs; a large ``--max-record-fields`` shows what the accrual itself would cost.
 
-Runs against a shared Redis: sizes past 10,000 block that Redis for the time printed; every
-key it made is deleted at the end, even on failure. Usage::
+Mind a shared Redis: from 10,000 lots on, each call blocks that Redis for the time printed (at
+100,000 past its 5 s ``busy-reply-threshold``, when other clients get BUSY errors), so run the
+big sizes against a Redis of your own. Every key it made is deleted at the end, even on
+failure. Usage::
 
     python deploy/measure_bounds.py --redis-url redis://127.0.0.1:6379/0 --lots 1000,10000
 """
@@ -40,7 +43,7 @@ from schemas.inputs import Purchase, RedemptionRequest, Refund
 from streams.ledger import Ledger
 from streams.ledger.codec import decode_reply, text
 from streams.ledger.codec import to_ms as ms
-from streams.ledger.keys import IDEMPOTENCY_TTL_SECONDS, ShardKeys
+from streams.ledger.keys import IDEMPOTENCY_TTL_SECONDS, MAX_RECORD_FIELDS, ShardKeys
 from streams.partitioning import partition_for
 from streams.rules.loader import parse_rules
 
@@ -64,6 +67,7 @@ def _arguments() -> argparse.Namespace:
     parser.add_argument(
         "--lots", default="1000,10000", help="comma-separated sizes of the big customer"
     )
+    parser.add_argument("--max-record-fields", type=int, default=MAX_RECORD_FIELDS)
     parser.add_argument(
         "--idempotency-keys", type=int, default=20_000, help="idempotency records to measure"
     )
@@ -174,14 +178,16 @@ async def fire(ledger: Ledger, customer: str, at: datetime) -> dict[str, Any]:
     return decode_reply(await ledger.scripts.fire(keys=keys, args=args))
 
 
-async def measure(url: str, lots: int) -> list[str]:
+async def measure(url: str, lots: int, max_fields: int) -> list[str]:
     """Build a customer of ``lots`` lots and time its events; the rows to print."""
     # A call of a big customer can block Redis for seconds: the neighbour's call must wait it out.
     client = Redis.from_url(url, socket_timeout=300)
     other = Redis.from_url(url, socket_timeout=300)
     prefix = f"mb{uuid.uuid4().hex[:4]}:"
     rules = parse_rules(RULES)
-    ledger = Ledger(client, prefix=prefix, partitions=PARTITIONS, rules=rules)
+    ledger = Ledger(
+        client, prefix=prefix, partitions=PARTITIONS, rules=rules, max_record_fields=max_fields
+    )
     side = Ledger(other, prefix=prefix, partitions=PARTITIONS, rules=rules)
     big = "big-customer"
     rows = [f"{lots} lots (and {lots} orders) in one customer record"]
@@ -256,7 +262,7 @@ async def main() -> None:
     """Every size in turn, smallest first; then the idempotency records."""
     args = _arguments()
     for lots in sorted(int(n) for n in args.lots.split(",") if n):
-        for row in await measure(args.redis_url, lots):
+        for row in await measure(args.redis_url, lots, args.max_record_fields):
             print(row)
     if args.idempotency_keys > 0:
         for row in await idempotency(args.redis_url, args.idempotency_keys):
