@@ -244,6 +244,8 @@ local function pack_meta(st)
   end
 end
 
+local function by_k(a, b) return a.k < b.k end
+
 -- The customer's whole state (one HGETALL) plus the pending writes of this script.
 local function load(ckey, ret)
   local st = {key = ckey, meta = {}, lots = {}, byid = {}, orders = {}, put = {}, del = {},
@@ -272,7 +274,9 @@ local function load(ckey, ret)
     if order then order.lots[#order.lots + 1] = lot else lot.oref = nil end
   end
   for _, order in pairs(st.orders) do
-    table.sort(order.lots, function(a, b) return a.k < b.k end)
+    -- Most orders made one lot: sorting (and a comparator closure) per order would cost a big
+    -- record more than its unpacking.
+    if #order.lots > 1 then table.sort(order.lots, by_k) end
     order.deadline = 0
     for _, lot in ipairs(order.lots) do
       if lot.exp + st.ret > order.deadline then order.deadline = lot.exp + st.ret end
