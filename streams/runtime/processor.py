@@ -1,7 +1,9 @@
 """One input message in, one ledger call, one outcome out.
 
 Bad input (not UTF-8, not JSON, schema errors, a repeated ``event_id`` with another payload)
-is data: it becomes a dead letter, delivered before ``handle`` returns, and the worker goes on.
+is data: it becomes a dead letter, delivered before ``handle`` returns, and the worker goes on;
+so does an accrual the ledger refuses because the customer's record is at its cap
+(``lot_limit``: sound, to be replayed later).
 A failure of Redis or Kafka is NOT bad input: it raises, so that the caller does not commit
 the message's offset and processes it again (the ledger scripts make the repeat harmless).
 """
