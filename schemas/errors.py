@@ -35,6 +35,7 @@ class ErrorCode(StrEnum):
     INVALID_DURATION = "invalid_duration"
     DUPLICATE_CONFLICT = "duplicate_conflict"
     UNKNOWN_SEGMENT = "unknown_segment"
+    LOT_LIMIT = "lot_limit"
 
 
 @dataclass(frozen=True, slots=True)

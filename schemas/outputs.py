@@ -274,6 +274,10 @@ class DeadLetter(OutputModel):
     payload: str
     # Beside the contract: tells a reader that ``payload`` is not the whole original.
     payload_truncated: bool = False
+    # Beside the contract: the original's size in bytes and SHA-256 (hex), so that a cut
+    # payload still identifies the message kept in ``source_topic`` at ``offset``.
+    payload_bytes: Count | None = None
+    payload_sha256: str | None = Field(default=None, pattern="^[0-9a-f]{64}$")
     failed_at: Timestamp
 
     @model_validator(mode="after")

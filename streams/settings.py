@@ -18,6 +18,7 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from schemas.durations import Duration, DurationField
 from schemas.errors import BonusError
 from schemas.topics import DEFAULT_TOPIC_PREFIX
+from streams.limits import MAX_RECORD_FIELDS
 from streams.masking import mask_url
 
 _TOPIC_PREFIX = re.compile(r"^[A-Za-z0-9._-]{0,100}$")
@@ -58,6 +59,9 @@ class Settings(BaseSettings):
     partitions: int = Field(default=12, ge=1, le=10_000)
     replication_factor: int = Field(default=1, ge=1, le=10)
     log_level: str = "INFO"
+    # Bounds (README "Limits"): a customer record's fields, a shard's outbox backlog.
+    max_record_fields: int = Field(default=MAX_RECORD_FIELDS, ge=16, le=1_000_000)
+    outbox_backlog_limit: int = Field(default=100_000, ge=100, le=100_000_000)
 
     # Security (README "Security"): SASL and TLS towards Kafka; Redis ACL user and TLS come
     # from a rediss://user:password@host URL, its CA from redis_ssl_ca_file.

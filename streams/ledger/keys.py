@@ -116,6 +116,17 @@ memory)::
     hash-max-listpack-value 256     # order ids (and lot ids, if made elsewhere) up to 128
                                     # ASCII characters: field "O<order_id>" is up to 129 bytes
 
+Limits: every script reads the customer's whole record (``HGETALL``) and walks its lots, so a
+record's field count bounds the Redis time one event of that customer costs, during which Redis
+serves no one else (``deploy/measure_bounds.py``: tens of ms at 2,000 fields, about a second at
+20,000, ten seconds at 200,000). ``accrue.lua`` therefore refuses an accrual whose lots (plus an
+order field) would take the record past ``MAX_RECORD_FIELDS`` (``BONUS_MAX_RECORD_FIELDS``):
+reply ``lot_limit``, given before any write and without an idempotency record, so the worker
+dead-letters the event whole and a replay applies it once the record has shrunk. Grants,
+redemptions, refunds and timer firings are never refused (a grant adds one lot and one marker
+per campaign). A record at the cap (about 500 purchase lots with their orders) is past
+``hash-max-listpack-entries`` and so a real hash: rare customers pay about four times the bytes.
+
 Metrics (``bonus.metrics``, :mod:`streams.analytics`): the scripts count each event they append
 to the outbox into counters of the shard's current window, ``W`` = ``<start_ms>:<length_ms>``
 (start = floor(now / length) * length, service time). The scripts derive these names from the
@@ -165,6 +176,8 @@ import zlib
 from dataclasses import dataclass
 
 IDEMPOTENCY_TTL_SECONDS = 8 * 86_400
+
+# MAX_RECORD_FIELDS (streams/limits.py): see "Limits" in the module docstring.
 
 # Buckets of each shard's customer index. A bucket stays a listpack while it has at most
 # hash-max-listpack-entries (default 128) customers: 1024 buckets keep ~90,000 customers per

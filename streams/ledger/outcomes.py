@@ -77,7 +77,27 @@ class Ignored:
     reason: str
 
 
-Outcome = Accrued | Redeemed | ClawedBack | Duplicate | Conflict | Ignored
+@dataclass(frozen=True, slots=True)
+class LotLimit:
+    """An accrual refused before any write: its lots would take the customer's record past
+    ``max`` fields (it has ``fields``). Dead-letter it; a replay can apply it later."""
+
+    kind: str
+    event_id: str
+    fields: int
+    max: int
+
+    def error(self) -> InvalidEvent:
+        """The dead-letter reason."""
+        return InvalidEvent(
+            ErrorCode.LOT_LIMIT,
+            f"{self.kind} event {self.event_id!r} was not applied: the customer's record holds "
+            f"{self.fields} fields and may not grow past {self.max} (BONUS_MAX_RECORD_FIELDS); "
+            "replay it once lots have burned or been spent",
+        )
+
+
+Outcome = Accrued | Redeemed | ClawedBack | Duplicate | Conflict | Ignored | LotLimit
 """Any outcome of applying one input event."""
 
 
@@ -114,17 +134,30 @@ LaunchOutcome = CampaignRecorded | Conflict | UnknownSegment
 """Any outcome of applying a campaign launch."""
 
 
-def outcome_from_reply(kind: str, event_id: str, reply: dict[str, Any]) -> Outcome:
-    """The typed outcome of a script's JSON reply (``stale`` is handled by the caller)."""
+def _refusal(kind: str, event_id: str, reply: dict[str, Any]) -> Outcome | None:
+    """The outcome of a reply that applied nothing (duplicate, conflict, limit), else None."""
     status = reply["status"]
-    version = int(reply.get("version", 0))
     if status == "duplicate":
         return Duplicate(original=str(reply.get("original", "")))
     if status == "conflict":
         log.warning("%s event %s repeated with another payload", kind, event_id)
         return Conflict(kind=kind, event_id=event_id)
+    if status == "lot_limit":
+        fields, limit = int(reply["fields"]), int(reply["max"])
+        log.info("%s event %s refused: record at %s of %s fields", kind, event_id, fields, limit)
+        return LotLimit(kind=kind, event_id=event_id, fields=fields, max=limit)
     if status in ("ignored", "already_granted"):
         return Ignored(reason=str(reply.get("reason", status)))
+    return None
+
+
+def outcome_from_reply(kind: str, event_id: str, reply: dict[str, Any]) -> Outcome:
+    """The typed outcome of a script's JSON reply (``stale`` is handled by the caller)."""
+    refused = _refusal(kind, event_id, reply)
+    if refused is not None:
+        return refused
+    status = reply["status"]
+    version = int(reply.get("version", 0))
     if status == "applied" and "lots" in reply:
         lots = tuple((str(i), int(p)) for i, p in pairs(reply["lots"]))
         skipped = tuple((str(i), str(r)) for i, r in pairs(reply.get("skipped")))

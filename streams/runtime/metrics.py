@@ -32,6 +32,8 @@ class Metrics:
     points: Counter
     warnings_sent: Counter
     owned_partitions: Gauge
+    input_paused: Gauge
+    input_pauses: Counter
 
 
 def create_metrics(registry: CollectorRegistry) -> Metrics:
@@ -110,12 +112,30 @@ def create_metrics(registry: CollectorRegistry) -> Metrics:
             "Partitions (shards) this worker owns.",
             registry=registry,
         ),
+        input_paused=Gauge(
+            "bonus_input_paused",
+            "1 while a shard takes no input because its outbox backlog is over the limit.",
+            ["shard"],
+            registry=registry,
+        ),
+        input_pauses=Counter(
+            "bonus_input_pauses_total",
+            "Times a shard's input was paused for its outbox backlog.",
+            ["shard"],
+            registry=registry,
+        ),
     )
 
 
 def forget_shard(metrics: Metrics, shard: int) -> None:
     """Drop the per-shard series of a shard this worker no longer owns."""
-    for gauge in (metrics.outbox_backlog, metrics.relay_lag_seconds, metrics.timer_lag_seconds):
+    gauges = (
+        metrics.outbox_backlog,
+        metrics.relay_lag_seconds,
+        metrics.timer_lag_seconds,
+        metrics.input_paused,
+    )
+    for gauge in gauges:
         try:
             gauge.remove(str(shard))
         except KeyError:

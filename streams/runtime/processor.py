@@ -1,7 +1,9 @@
 """One input message in, one ledger call, one outcome out.
 
 Bad input (not UTF-8, not JSON, schema errors, a repeated ``event_id`` with another payload)
-is data: it becomes a dead letter, delivered before ``handle`` returns, and the worker goes on.
+is data: it becomes a dead letter, delivered before ``handle`` returns, and the worker goes on;
+so does an accrual the ledger refuses because the customer's record is at its cap
+(``lot_limit``: sound, to be replayed later).
 A failure of Redis or Kafka is NOT bad input: it raises, so that the caller does not commit
 the message's offset and processes it again (the ledger scripts make the repeat harmless).
 """
@@ -16,7 +18,7 @@ from dataclasses import dataclass
 from schemas import CampaignLaunch, InvalidEvent, decode_input, topic_name
 from schemas.topics import Topic
 from streams.clock import Clock
-from streams.ledger import Conflict, Ledger, Outcome, UnknownSegment
+from streams.ledger import Conflict, Ledger, LotLimit, Outcome, UnknownSegment
 from streams.ledger.outcomes import LaunchOutcome
 from streams.runtime.dlq import InputMessage, dead_letter
 from streams.runtime.metrics import Metrics
@@ -70,6 +72,9 @@ class Processor:
         if isinstance(outcome, UnknownSegment):
             await self.dead_letter(message, outcome.error())
             return "unknown_segment"
+        if isinstance(outcome, LotLimit):
+            await self.dead_letter(message, outcome.error())
+            return "lot_limit"
         # A launch is only recorded here: each shard's fan-out loop grants it and wakes its relay.
         if not isinstance(event, CampaignLaunch):
             self.on_applied(self.ledger.shard_of(event.customer_id))

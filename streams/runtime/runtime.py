@@ -17,6 +17,7 @@ from streams.clock import Clock
 from streams.ledger import Ledger
 from streams.redis_clients import async_redis
 from streams.rules.model import RulesFile
+from streams.runtime.backpressure import OutboxGate
 from streams.runtime.batching import by_key
 from streams.runtime.dlq import InputMessage
 from streams.runtime.fanout import Fanout, create_fanout_metrics
@@ -50,7 +51,11 @@ class Runtime:
         self.metrics: Metrics = create_metrics(registry or CollectorRegistry())
         self.redis = async_redis(settings)
         self.ledger = Ledger(
-            self.redis, prefix=settings.redis_key_prefix, partitions=partitions, rules=rules
+            self.redis,
+            prefix=settings.redis_key_prefix,
+            partitions=partitions,
+            rules=rules,
+            max_record_fields=settings.max_record_fields,
         )
         self.producer = AsyncProducer(producer_config(settings))
         prefix = settings.topic_prefix
@@ -62,6 +67,7 @@ class Runtime:
             {"relay": self.relay.run, "timers": self.timers.run, "fanout": self.fanout.run},
             self.metrics,
         )
+        self.gate = OutboxGate(self.ledger, self.metrics, settings.outbox_backlog_limit)
         self.processor = Processor(
             self.ledger, clock, self.producer, self.metrics, prefix, self.relay.notify
         )
@@ -102,6 +108,8 @@ class Runtime:
         delay = RETRY_FIRST
         while True:
             try:
+                # The message's partition is its customer's shard (design decision 1).
+                await self.gate.wait(message.partition)
                 return await self.processor.handle(message)
             except Exception:
                 log.exception(

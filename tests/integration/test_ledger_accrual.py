@@ -144,10 +144,12 @@ def test_stale_version_is_retried_from_a_fresh_read(h: Harness, monkeypatch: Any
     real_read = ledger.read_stats
     calls = 0
 
-    async def read_then_interfere(customer_id: str, order_id: str | None = None) -> Any:
+    async def read_then_interfere(
+        customer_id: str, order_id: str | None = None, **options: Any
+    ) -> Any:
         nonlocal calls
         calls += 1
-        seen = await real_read(customer_id, order_id)
+        seen = await real_read(customer_id, order_id, **options)
         if calls == 1:
             # Another worker (during a rebalance) applies a purchase right after our read.
             monkeypatch.setattr(ledger, "read_stats", real_read)

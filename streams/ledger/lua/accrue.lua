@@ -3,7 +3,8 @@
 -- statistics and its order record (for refunds).
 -- KEYS: customer hash, shard timers, shard outbox, shard names, idempotency key, the
 -- customer's bucket of the shard's customer index.
--- ARGV[1]: JSON {digest, ttl, ret, customer, expect, now, src, stats?, order?, lots = [plan...]}.
+-- ARGV[1]: JSON {digest, ttl, ret, customer, expect, now, src, stats?, order?, lots = [plan...],
+--   maxf? (the record's field cap, see over_limit)}
 --   and wday = [max warnings per day, start of now's day, of the next] (warning_cap).
 local ckey, tkey, xkey, ikey = KEYS[1], KEYS[2], KEYS[3], KEYS[5]
 NAMES = KEYS[4]
@@ -14,6 +15,8 @@ local dup = seen_before(ikey, req.digest)
 if dup then return dup end
 local stale = version_moved(ckey, req.expect)
 if stale then return stale end
+local full = over_limit(ckey, #req.lots, req.maxf)
+if full then return full end
 
 local now = request_now(req)
 need_int(req.ttl, 'ttl')

@@ -244,6 +244,8 @@ local function pack_meta(st)
   end
 end
 
+local function by_k(a, b) return a.k < b.k end
+
 -- The customer's whole state (one HGETALL) plus the pending writes of this script.
 local function load(ckey, ret)
   local st = {key = ckey, meta = {}, lots = {}, byid = {}, orders = {}, put = {}, del = {},
@@ -272,7 +274,9 @@ local function load(ckey, ret)
     if order then order.lots[#order.lots + 1] = lot else lot.oref = nil end
   end
   for _, order in pairs(st.orders) do
-    table.sort(order.lots, function(a, b) return a.k < b.k end)
+    -- Most orders made one lot: sorting (and a comparator closure) per order would cost a big
+    -- record more than its unpacking.
+    if #order.lots > 1 then table.sort(order.lots, by_k) end
     order.deadline = 0
     for _, lot in ipairs(order.lots) do
       if lot.exp + st.ret > order.deadline then order.deadline = lot.exp + st.ret end
@@ -698,6 +702,21 @@ local function seen_before(ikey, digest)
     return cjson.encode({status = 'conflict'})
   end
   return cjson.encode({status = 'duplicate', original = string.sub(old, i + 1)})
+end
+
+-- The cap on a customer's record (streams/ledger/keys.py, "Limits"): every script reads the
+-- whole record, so its field count bounds the Redis time one event of the customer costs. An
+-- accrual that would add lots (and an order) past `maxf` fields gets the 'lot_limit' reply
+-- before anything is written, not even its idempotency record: the worker dead-letters it with
+-- that code, and a replay once lots have burned or been spent applies it. nil: within the cap.
+local function over_limit(ckey, adding, maxf)
+  if maxf == nil or adding == 0 then return nil end
+  need_int(maxf, 'max record fields')
+  local fields = redis.call('HLEN', ckey)
+  if fields + adding + 1 > maxf then
+    return cjson.encode({status = 'lot_limit', fields = I(fields), max = I(maxf)})
+  end
+  return nil
 end
 
 -- The 'stale' reply when the customer's version moved since Python read its statistics
