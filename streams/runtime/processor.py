@@ -10,11 +10,8 @@ from __future__ import annotations
 
 import logging
 import time
-from asyncio import Future
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-
-from confluent_kafka import Message
 
 from schemas import CampaignLaunch, InvalidEvent, decode_input, topic_name
 from schemas.inputs import InputEvent
@@ -24,7 +21,7 @@ from streams.ledger import Conflict, Ledger, Outcome, UnknownSegment
 from streams.ledger.outcomes import LaunchOutcome
 from streams.runtime.dlq import InputMessage, dead_letter
 from streams.runtime.metrics import Metrics
-from streams.runtime.producer import AsyncProducer, wait_all
+from streams.runtime.producer import AsyncProducer, Outgoing, outgoing_event
 
 log = logging.getLogger(__name__)
 
@@ -99,12 +96,11 @@ class Processor:
 
     async def dead_letters(self, rejected: Sequence[tuple[InputMessage, InvalidEvent]]) -> None:
         """Publish the dead letters, in order, and wait until Kafka has every one."""
-        futures = [self._send_dead_letter(message, error) for message, error in rejected]
-        await wait_all(futures)
+        await self.producer.send_all([self._dead_letter(m, error) for m, error in rejected])
         for _, error in rejected:
             self.metrics.dead_letters.labels(error.code).inc()
 
-    def _send_dead_letter(self, message: InputMessage, error: InvalidEvent) -> Future[Message]:
+    def _dead_letter(self, message: InputMessage, error: InvalidEvent) -> Outgoing:
         letter = dead_letter(message, error, self.clock.now())
         log.warning(
             "dead letter %s[%s]@%s: %s",
@@ -114,7 +110,7 @@ class Processor:
             error.code,
         )
         # The contract keys a dead letter by the original key: its bytes, unchanged.
-        return self.producer.send_event(
+        return outgoing_event(
             topic_name(self.topic_prefix, Topic.DLQ),
             message.key,
             letter,
