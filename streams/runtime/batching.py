@@ -19,7 +19,7 @@ from typing import Any, TypeVar
 
 T = TypeVar("T")
 
-BATCH_MAX = 200
+BATCH_MAX = 500
 
 
 async def drain(
