@@ -31,7 +31,7 @@ log = logging.getLogger("bench")
 
 def _arguments(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
-    parser.add_argument("--quick", action="store_true", help="the two-to-three-minute version")
+    parser.add_argument("--quick", action="store_true", help="the short version (~3 min)")
     parser.add_argument("--output", type=Path, default=Path("bench-results.json"))
     return parser.parse_args(argv)
 

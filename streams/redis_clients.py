@@ -29,6 +29,9 @@ from streams.settings import Settings
 AsyncClient: TypeAlias = redis.asyncio.Redis | redis.asyncio.cluster.RedisCluster
 """An asyncio Redis client of either kind (one server, or a cluster)."""
 
+AsyncPipeline: TypeAlias = redis.asyncio.client.Pipeline | redis.asyncio.cluster.ClusterPipeline
+"""A pipeline of an :data:`AsyncClient` of either kind."""
+
 SyncClient: TypeAlias = redis.Redis | redis.cluster.RedisCluster
 """A blocking Redis client of either kind (one server, or a cluster)."""
 

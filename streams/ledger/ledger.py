@@ -11,7 +11,7 @@ inside the scripts, from the state as it is at that moment.
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -26,7 +26,8 @@ from streams.core.ids import SOURCE_APP_INSTALLS, SOURCE_PURCHASES
 from streams.core.model import CustomerStats
 from streams.core.segments import apply_purchase, segment_matches
 from streams.core.warnings import calendar_day
-from streams.ledger import campaigns
+from streams.ledger import batch, campaigns
+from streams.ledger.batch import NOT_READ, STAT_FIELDS, Call, ScriptRun, parse_read
 from streams.ledger.codec import decode_reply, digest, encode_request, plan_request, text
 from streams.ledger.codec import to_ms as ms
 from streams.ledger.errors import (
@@ -34,11 +35,7 @@ from streams.ledger.errors import (
     ScriptError,
     StaleVersionError,
 )
-from streams.ledger.keys import (
-    IDEMPOTENCY_TTL_SECONDS,
-    ShardKeys,
-    check_prefix,
-)
+from streams.ledger.keys import IDEMPOTENCY_TTL_SECONDS, ShardKeys, check_prefix
 from streams.ledger.outbox import OutboxEntry
 from streams.ledger.outcomes import (
     Fired,
@@ -47,10 +44,10 @@ from streams.ledger.outcomes import (
     outcome_from_reply,
 )
 from streams.ledger.scripts import Scripts
-from streams.ledger.view import CustomerView, StoredOrder, build_view, stats_from
+from streams.ledger.view import CustomerView, StoredOrder, build_view
 from streams.limits import MAX_RECORD_FIELDS
 from streams.partitioning import partition_for
-from streams.redis_clients import AsyncClient, ScriptCall, run_scripts
+from streams.redis_clients import AsyncClient, AsyncPipeline
 from streams.rules.model import RulesFile
 
 log = logging.getLogger(__name__)
@@ -83,7 +80,7 @@ class Ledger:
         self.rules = rules
         self._retention_ms = int(order_retention.total_seconds() * 1000)
         self._ttl = idempotency_ttl_seconds
-        self._attempts = max_attempts
+        self.max_attempts = max_attempts
         if max_record_fields < 16:
             raise ValueError("max_record_fields must be at least 16")
         self._max_fields = max_record_fields
@@ -125,17 +122,24 @@ class Ledger:
         """``(version, statistics, order record)`` of a customer, in one round trip; without
         ``order_lots`` the order comes without its lots (only its amounts: what a purchase
         needs), read in O(1) instead of the whole record."""
+        async with self.client.pipeline(transaction=False) as pipe:
+            self.queue_read(pipe, customer_id, order_id, order_lots)
+            (raw,) = await pipe.execute()
+        return parse_read(raw, order_id, order_lots)
+
+    def queue_read(
+        self, pipe: AsyncPipeline, customer_id: str, order_id: str | None, order_lots: bool = True
+    ) -> None:
+        """Queue the read of :meth:`read_stats` on ``pipe`` (parse its reply with
+        :func:`parse_read`), so that a batch reads many customers in one round trip."""
         key = self.keys(self.shard_of(customer_id)).customer(customer_id)
-        if order_id is None or not order_lots:
-            fields = ["v", "S"] if order_id is None else ["v", "S", f"O{order_id}"]
-            values = [None if v is None else text(v) for v in await self.client.hmget(key, fields)]
-            record = {f: v for f, v in zip(fields, values, strict=True) if v is not None}
-            order = None if order_id is None else StoredOrder.from_record(order_id, record)
-            return (*stats_from(dict(zip(fields, values, strict=True))), order)
-        # The order's lots carry its ref: the whole (small, listpack) record in one read.
-        record = {text(f): text(v) for f, v in (await self.client.hgetall(key)).items()}
-        version, stats = stats_from(dict(record))
-        return version, stats, StoredOrder.from_record(order_id, record)
+        if order_id is None:
+            pipe.hmget(key, STAT_FIELDS)
+        elif not order_lots:
+            pipe.hmget(key, [*STAT_FIELDS, f"O{order_id}"])
+        else:
+            # The order's lots carry its ref: the whole (small, listpack) record in one read.
+            pipe.hgetall(key)
 
     async def _run(
         self, script: AsyncScript, keys: list[str], request: dict[str, Any]
@@ -146,35 +150,67 @@ class Ledger:
             raise ScriptError(str(error)) from error
 
     async def _retrying(self, attempt: Callable[[], Awaitable[dict[str, Any]]]) -> dict[str, Any]:
-        for _ in range(self._attempts):
+        for _ in range(self.max_attempts):
             reply = await attempt()
             if reply["status"] != "stale":
                 return reply
             log.info("customer version moved (now %s), retrying", reply.get("version"))
-        raise StaleVersionError(f"the customer kept changing over {self._attempts} attempts")
+        raise StaleVersionError(f"the customer kept changing over {self.max_attempts} attempts")
 
     async def apply(self, event: InputEvent, now: datetime) -> Outcome | LaunchOutcome:
         """Apply one input event at service time ``now``: one call per event, any kind."""
+        if isinstance(event, CampaignLaunch):
+            return await self.launch_campaign(event, now)
+        return await self.run_call(self.call_for(event, now))
+
+    async def apply_batch(
+        self, events: Sequence[InputEvent], now: datetime
+    ) -> list[Outcome | LaunchOutcome]:
+        """Apply ``events`` (in order per customer) at ``now``: per shard, each wave of at most
+        one event per customer costs one read and one script round trip (see ``batch``)."""
+        return await batch.apply_batch(self, events, now)
+
+    async def run_call(self, call: Call) -> Outcome:
+        """Read what the call needs, run its script; retry from the read while ``stale``."""
+
+        async def attempt() -> dict[str, Any]:
+            seen = NOT_READ
+            if call.reads:
+                seen = await self.read_stats(
+                    call.customer_id, call.order_id, order_lots=call.order_lots
+                )
+            return await self._run(call.script, call.keys, call.build(*seen))
+
+        return outcome_from_reply(call.kind, call.event_id, await self._retrying(attempt))
+
+    def call_for(
+        self, event: Purchase | AppInstall | RedemptionRequest | RefundEvent, now: datetime
+    ) -> Call:
+        """The script call of one customer input event at ``now`` (no I/O)."""
         if isinstance(event, Purchase | AppInstall):
-            return await self.accrue(event, now)
+            return self._accrue_call(event, now)
         if isinstance(event, RedemptionRequest):
-            return await self.redeem(event, now)
-        if isinstance(event, RefundEvent):
-            return await self.refund(event, now)
-        return await self.launch_campaign(event, now)
+            return self._redeem_call(event, now)
+        return self._refund_call(event, now)
 
     async def accrue(self, event: Purchase | AppInstall, now: datetime) -> Outcome:
         """A purchase (statistics, order record, lots) or an app install (lots)."""
+        return await self.run_call(self._accrue_call(event, now))
+
+    async def redeem(self, event: RedemptionRequest, now: datetime) -> Outcome:
+        """All-or-nothing redemption against the active points at ``now``."""
+        return await self.run_call(self._redeem_call(event, now))
+
+    async def refund(self, event: RefundEvent, now: datetime) -> Outcome:
+        """Claw back the order's lots: all, or the cumulative refunded share (floored)."""
+        return await self.run_call(self._refund_call(event, now))
+
+    def _accrue_call(self, event: Purchase | AppInstall, now: datetime) -> Call:
         is_purchase = isinstance(event, Purchase)
         kind = KIND_PURCHASE if is_purchase else KIND_INSTALL
-        keys = self._keys(event.customer_id, kind, event.event_id)
+        order_id = event.order_id if isinstance(event, Purchase) else None
 
-        async def attempt() -> dict[str, Any]:
-            order_id = event.order_id if isinstance(event, Purchase) else None
-            # The order's amount only: its lots are not needed, and a big record is not read.
-            version, stats, order = await self.read_stats(
-                event.customer_id, order_id, order_lots=False
-            )
+        def build(version: int, stats: CustomerStats, order: StoredOrder | None) -> dict[str, Any]:
             plans = plan_accruals(event, self.rules, stats, kind)
             request: dict[str, Any] = {
                 "digest": digest(event),
@@ -198,12 +234,23 @@ class Ledger:
                 }
                 amount = event.amount + (order.amount if order is not None else 0)
                 request["order"] = {"id": event.order_id, "amount": format(amount, "f")}
-            return await self._run(self.scripts.accrue, keys, request)
+            return request
 
-        return outcome_from_reply(kind, event.event_id, await self._retrying(attempt))
+        keys = self._keys(event.customer_id, kind, event.event_id)
+        return Call(
+            kind,
+            event.event_id,
+            event.customer_id,
+            self.scripts.accrue,
+            keys,
+            True,
+            order_id,
+            build,
+            # The order's amount only: its lots are not needed, and a big record is not read.
+            order_lots=False,
+        )
 
-    async def redeem(self, event: RedemptionRequest, now: datetime) -> Outcome:
-        """All-or-nothing redemption against the active points at ``now``."""
+    def _redeem_call(self, event: RedemptionRequest, now: datetime) -> Call:
         request = {
             "digest": digest(event),
             "ttl": self._ttl,
@@ -216,15 +263,19 @@ class Ledger:
             "wday": self.warning_day(now),
         }
         keys = self._keys(event.customer_id, KIND_REDEMPTION, event.event_id)
-        reply = await self._run(self.scripts.redeem, keys, request)
-        return outcome_from_reply(KIND_REDEMPTION, event.event_id, reply)
+        return Call(
+            KIND_REDEMPTION,
+            event.event_id,
+            event.customer_id,
+            self.scripts.redeem,
+            keys,
+            False,
+            None,
+            lambda *_: request,
+        )
 
-    async def refund(self, event: RefundEvent, now: datetime) -> Outcome:
-        """Claw back the order's lots: all, or the cumulative refunded share (floored)."""
-        keys = self._keys(event.customer_id, KIND_REFUND, event.event_id)
-
-        async def attempt() -> dict[str, Any]:
-            version, _, order = await self.read_stats(event.customer_id, event.order_id)
+    def _refund_call(self, event: RefundEvent, now: datetime) -> Call:
+        def build(version: int, _: CustomerStats, order: StoredOrder | None) -> dict[str, Any]:
             request: dict[str, Any] = {
                 "digest": digest(event),
                 "ttl": self._ttl,
@@ -246,9 +297,19 @@ class Ledger:
                     lot_id: max(clawed, clawback_points(orig, order.amount, after))
                     for lot_id, orig, clawed in order.lots
                 }
-            return await self._run(self.scripts.refund, keys, request)
+            return request
 
-        return outcome_from_reply(KIND_REFUND, event.event_id, await self._retrying(attempt))
+        keys = self._keys(event.customer_id, KIND_REFUND, event.event_id)
+        return Call(
+            KIND_REFUND,
+            event.event_id,
+            event.customer_id,
+            self.scripts.refund,
+            keys,
+            True,
+            event.order_id,
+            build,
+        )
 
     async def grant_campaign(
         self, event: CampaignLaunch, customer_id: str, now: datetime
@@ -323,11 +384,15 @@ class Ledger:
         if not due:
             return []
         args = [ms(now), self._retention_ms, *self.warning_day(now)]
-        calls: list[ScriptCall] = [
-            (self.scripts.fire, [k.customer(c), k.timers, k.outbox, k.names], [c, *args])
-            for c in due
+        runs = [
+            ScriptRun(
+                self.scripts.fire,
+                [k.customer(customer_id), k.timers, k.outbox, k.names],
+                [customer_id, *args],
+            )
+            for customer_id in due
         ]
-        replies = await run_scripts(self.client, calls)
+        replies = await batch.run_scripts(self, runs)
         fired = []
         for customer_id, reply in zip(due, replies, strict=True):
             data = decode_reply(reply)

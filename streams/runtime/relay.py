@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -21,7 +22,7 @@ from streams.clock import Clock, SystemClock
 from streams.ledger import Ledger, OutboxEntry, render
 from streams.ledger.codec import pairs
 from streams.runtime.metrics import Metrics
-from streams.runtime.producer import AsyncProducer, wait_all
+from streams.runtime.producer import AsyncProducer, outgoing_event
 
 log = logging.getLogger(__name__)
 
@@ -38,15 +39,39 @@ def origin_label(data: dict[str, Any]) -> str:
 
 def count_entry(metrics: Metrics, entry: OutboxEntry) -> None:
     """Count the points and warnings an entry publishes."""
-    data = entry.data
-    points = metrics.points
-    if entry.type in ("accrued", "burned", "clawed_back"):
-        points.labels(entry.type, origin_label(data)).inc(int(data["pts"]))
-    elif entry.type == "redemption" and data.get("status") == "accepted":
-        for lot in pairs(data.get("lots")):
-            points.labels("redeemed", origin_label(lot)).inc(int(lot["pts"]))
-    elif entry.type == "warning":
-        metrics.warnings_sent.labels(str(data["lead"])).inc()
+    counts = EntryCounts()
+    counts.add(entry)
+    counts.publish(metrics)
+
+
+@dataclass
+class EntryCounts:
+    """The metrics of a relayed batch, summed first: one ``inc`` per label set, not per entry."""
+
+    points: Counter[tuple[str, str]] = field(default_factory=Counter)
+    warnings: Counter[str] = field(default_factory=Counter)
+    relayed: Counter[str] = field(default_factory=Counter)
+
+    def add(self, entry: OutboxEntry) -> None:
+        """Count one entry."""
+        data = entry.data
+        self.relayed[entry.type] += 1
+        if entry.type in ("accrued", "burned", "clawed_back"):
+            self.points[(entry.type, origin_label(data))] += int(data["pts"])
+        elif entry.type == "redemption" and data.get("status") == "accepted":
+            for lot in pairs(data.get("lots")):
+                self.points[("redeemed", origin_label(lot))] += int(lot["pts"])
+        elif entry.type == "warning":
+            self.warnings[str(data["lead"])] += 1
+
+    def publish(self, metrics: Metrics) -> None:
+        """Add the sums to the metrics."""
+        for (kind, origin), points in self.points.items():
+            metrics.points.labels(kind, origin).inc(points)
+        for lead, count in self.warnings.items():
+            metrics.warnings_sent.labels(lead).inc(count)
+        for kind, count in self.relayed.items():
+            metrics.relayed.labels(kind).inc(count)
 
 
 def _event_time(event: Any, default: datetime) -> datetime:
@@ -88,11 +113,11 @@ class Relay:
             self.metrics.outbox_backlog.labels(str(shard)).set(0)
             return 0
         now = self.clock.now()
-        futures = []
+        messages = []
         for entry in entries:
             topic, key, event = render(entry)
-            futures.append(
-                self.producer.send_event(
+            messages.append(
+                outgoing_event(
                     topic_name(self.topic_prefix, topic),
                     key,
                     event,
@@ -100,15 +125,17 @@ class Relay:
                     time=_event_time(event, now),
                 )
             )
-        await wait_all(futures)
+        # One future for the batch: trimmed only when Kafka has every entry.
+        await self.producer.send_all(messages)
         await self.ledger.trim_outbox(shard, entries[-1].id)
         oldest_ms = int(entries[0].id.split("-", 1)[0])
         lag = max(0.0, (self.real_clock.now_ms() - oldest_ms) / 1000)
         self.metrics.relay_lag_seconds.labels(str(shard)).set(lag)
         self.metrics.batch_size.labels("relay").observe(len(entries))
+        counts = EntryCounts()
         for entry in entries:
-            count_entry(self.metrics, entry)
-            self.metrics.relayed.labels(entry.type).inc()
+            counts.add(entry)
+        counts.publish(self.metrics)
         backlog = await self.ledger.client.xlen(self.ledger.keys(shard).outbox)
         self.metrics.outbox_backlog.labels(str(shard)).set(backlog)
         return len(entries)

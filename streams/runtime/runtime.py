@@ -18,7 +18,6 @@ from streams.ledger import Ledger
 from streams.redis_clients import async_redis
 from streams.rules.model import RulesFile
 from streams.runtime.backpressure import OutboxGate
-from streams.runtime.batching import by_key
 from streams.runtime.dlq import InputMessage
 from streams.runtime.fanout import Fanout, create_fanout_metrics
 from streams.runtime.metrics import Metrics, create_metrics
@@ -99,33 +98,38 @@ class Runtime:
         log.info("runtime stopped")
 
     async def handle(self, message: InputMessage) -> str:
-        """Process one message, retrying until it is done; only then may its offset commit.
+        """Process one message, retrying until it is done; only then may its offset commit."""
+        (label,) = await self.handle_batch([message])
+        return label
+
+    async def handle_batch(self, messages: Sequence[InputMessage]) -> list[str]:
+        """Process a batch, retrying until it is done; only then may its offsets commit.
 
         Bad input never raises (it is dead-lettered). A failure of Redis or Kafka is retried
-        here with backoff: moving on would skip the message.
+        here with backoff, the whole batch again: moving on would skip messages, and the
+        events that were applied before the failure come back as duplicates (no change).
         """
         await self.started.wait()
+        self.metrics.batch_size.labels("input").observe(len(messages))
         delay = RETRY_FIRST
         while True:
             try:
-                # The message's partition is its customer's shard (design decision 1).
-                await self.gate.wait(message.partition)
-                return await self.processor.handle(message)
+                # A message's partition is its customer's shard (design decision 1).
+                for partition in sorted({m.partition for m in messages}):
+                    await self.gate.wait(partition)
+                return await self.processor.handle_batch(messages)
             except Exception:
+                first = messages[0]
                 log.exception(
-                    "processing %s[%s]@%s failed; retrying in %.1fs",
-                    message.topic_name,
-                    message.partition,
-                    message.offset,
+                    "processing %s messages from %s[%s]@%s failed; retrying in %.1fs",
+                    len(messages),
+                    first.topic_name,
+                    first.partition,
+                    first.offset,
                     delay,
                 )
             await asyncio.sleep(delay)
             delay = min(delay * 2, RETRY_MAX)
-
-    async def handle_batch(self, messages: Sequence[InputMessage]) -> list[str]:
-        """Process a batch: a key's messages in order, different keys concurrently."""
-        self.metrics.batch_size.labels("input").observe(len(messages))
-        return await by_key(messages, lambda m: (m.topic, m.partition, m.key), self.handle)
 
     async def assign(self, shards: Iterable[int]) -> None:
         """The full new assignment: run the loops of exactly these shards."""

@@ -59,7 +59,7 @@ def test_a_redis_failure_raises_and_the_runtime_retries_the_same_message(
 
     async def scenario() -> tuple[int, str]:
         async with running(settings, ManualClock()) as runtime:
-            apply = runtime.ledger.apply
+            apply = runtime.ledger.apply_batch
             calls = 0
 
             async def flaky(*args: Any) -> Any:
@@ -69,7 +69,7 @@ def test_a_redis_failure_raises_and_the_runtime_retries_the_same_message(
                     raise redis.ConnectionError("Redis went away")
                 return await apply(*args)
 
-            monkeypatch.setattr(runtime.ledger, "apply", flaky)
+            monkeypatch.setattr(runtime.ledger, "apply_batch", flaky)
             with pytest.raises(redis.ConnectionError):
                 await runtime.processor.handle(message(settings, good))
             label = await runtime.handle(message(settings, good))

@@ -9,7 +9,13 @@ import pytest
 
 from schemas import BonusBurned
 from streams.partitioning import partition_for
-from streams.runtime.producer import AsyncProducer, DeliveryError, producer_config, wait_all
+from streams.runtime.producer import (
+    AsyncProducer,
+    DeliveryError,
+    Outgoing,
+    producer_config,
+    wait_all,
+)
 from streams.settings import Settings
 from tests.integration.kafka_helpers import consume, create_topic
 from tests.integration.runtime_harness import T0
@@ -77,6 +83,44 @@ def test_a_failed_delivery_raises(settings: Settings) -> None:
         try:
             with pytest.raises(DeliveryError):
                 await producer.send(f"{settings.topic_prefix}missing", "k", b"v")
+        finally:
+            await producer.stop(flush_seconds=3)
+
+    asyncio.run(scenario())
+
+
+def test_a_batch_resolves_once_every_message_is_delivered(settings: Settings) -> None:
+    topic = f"{settings.topic_prefix}batch"
+    create_topic(settings.kafka_bootstrap, topic, 2)
+    messages = [Outgoing(topic, f"k{n}".encode(), f"v{n}".encode(), []) for n in range(50)]
+
+    async def scenario() -> int:
+        producer = AsyncProducer(producer_config(settings))
+        await producer.start()
+        try:
+            assert await producer.send_all([]) == 0
+            return await producer.send_all(messages)
+        finally:
+            await producer.stop()
+
+    assert asyncio.run(scenario()) == 50
+    consumed = consume(settings.kafka_bootstrap, topic, settings.consumer_group, 50)
+    assert sorted(m.value() or b"" for m in consumed) == sorted(m.value for m in messages)
+
+
+def test_a_batch_with_one_failed_delivery_raises(settings: Settings) -> None:
+    topic = f"{settings.topic_prefix}good"
+    create_topic(settings.kafka_bootstrap, topic, 1)
+    good = Outgoing(topic, b"k", b"v", [])
+    lost = Outgoing(f"{settings.topic_prefix}missing", b"k", b"v", [])
+
+    async def scenario() -> None:
+        config = {**producer_config(settings), "message.timeout.ms": 1500}
+        producer = AsyncProducer(config)
+        await producer.start()
+        try:
+            with pytest.raises(DeliveryError, match="missing"):
+                await producer.send_all([good, lost, good])
         finally:
             await producer.stop(flush_seconds=3)
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 
-from streams.runtime.batching import by_key, drain
+from streams.runtime.batching import drain
 
 
 def test_a_batch_is_acknowledged_in_order_after_it_was_processed() -> None:
@@ -63,18 +63,3 @@ def test_a_cancelled_batch_acknowledges_nothing() -> None:
 
     asyncio.run(scenario())
     assert acked == []
-
-
-def test_keys_keep_their_order_and_run_concurrently() -> None:
-    started: list[str] = []
-
-    async def handle(item: tuple[str, int]) -> str:
-        started.append(f"{item[0]}{item[1]}")
-        await asyncio.sleep(0.01 if item[0] == "a" else 0)
-        return f"{item[0]}{item[1]}"
-
-    items = [("a", 1), ("b", 1), ("a", 2), ("b", 2)]
-    results = asyncio.run(by_key(items, lambda item: item[0], handle))
-    assert results == ["a1", "b1", "a2", "b2"]
-    assert started.index("a1") < started.index("a2")
-    assert started.index("b2") < started.index("a2")  # b did not wait for a
