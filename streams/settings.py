@@ -18,6 +18,7 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from schemas.durations import Duration, DurationField
 from schemas.errors import BonusError
 from schemas.topics import DEFAULT_TOPIC_PREFIX
+from streams.failpoints import parse_failpoints
 
 _TOPIC_PREFIX = re.compile(r"^[A-Za-z0-9._-]{0,100}$")
 
@@ -55,6 +56,9 @@ class Settings(BaseSettings):
     partitions: int = Field(default=12, ge=1, le=10_000)
     replication_factor: int = Field(default=1, ge=1, le=10)
     log_level: str = "INFO"
+    # Test-only (the fault suite): armed failpoints, "name=probability,..." (streams.failpoints).
+    # Empty, the default, arms none and costs nothing.
+    failpoints: str = ""
 
     @field_validator("kafka_bootstrap")
     @classmethod
@@ -83,6 +87,12 @@ class Settings(BaseSettings):
     def _aware(cls, value: datetime | None) -> datetime | None:
         if value is not None and value.tzinfo is None:
             raise ValueError("give an explicit offset, e.g. 2026-12-01T00:00:00Z")
+        return value
+
+    @field_validator("failpoints")
+    @classmethod
+    def _failpoints(cls, value: str) -> str:
+        parse_failpoints(value)
         return value
 
     @field_validator("log_level")

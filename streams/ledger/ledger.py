@@ -27,6 +27,7 @@ from streams.core.ids import SOURCE_APP_INSTALLS, SOURCE_PURCHASES
 from streams.core.model import CustomerStats
 from streams.core.segments import apply_purchase, segment_matches
 from streams.core.warnings import calendar_day
+from streams.failpoints import LUA_BEFORE_WRITE, Failpoints
 from streams.ledger import campaigns
 from streams.ledger.codec import decode_reply, digest, encode_request, plan_request, text
 from streams.ledger.codec import to_ms as ms
@@ -68,6 +69,7 @@ class Ledger:
         order_retention: timedelta = timedelta(days=30),
         idempotency_ttl_seconds: int = IDEMPOTENCY_TTL_SECONDS,
         max_attempts: int = 10,
+        failpoints: Failpoints | None = None,
     ) -> None:
         if partitions <= 0:
             raise ValueError("partitions must be positive")
@@ -79,6 +81,7 @@ class Ledger:
         self._ttl = idempotency_ttl_seconds
         self._attempts = max_attempts
         self._scripts: Scripts | None = None
+        self._failpoints = failpoints  # test-only (streams.failpoints)
 
     async def start(self) -> None:
         """Register and load the scripts (a broken script fails here, not on first use)."""
@@ -127,6 +130,9 @@ class Ledger:
     async def _run(
         self, script: AsyncScript, keys: list[str], request: dict[str, Any]
     ) -> dict[str, Any]:
+        if self._failpoints is not None and self._failpoints.hit(LUA_BEFORE_WRITE):
+            # The scripts raise just before their first write (lib.lua, finish()).
+            request = {**request, "fail": LUA_BEFORE_WRITE}
         try:
             return decode_reply(await script(keys=keys, args=[encode_request(request)]))
         except ResponseError as error:
