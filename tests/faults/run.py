@@ -22,9 +22,11 @@ from pathlib import Path
 from typing import Any
 
 import redis
+from confluent_kafka import Consumer, TopicPartition
 
-from schemas import Topic, topic_name
+from schemas import OUTPUT_TOPICS, Topic, topic_name
 from streams.clock import ScaledClock, SystemClock
+from streams.failpoints import NAMES
 from tests.e2e.harness import Output, Pipeline, Worker
 from tests.faults.model import Model
 from tests.faults.observe import observed_effects
@@ -173,8 +175,9 @@ class Run:
 
     # --- inputs -------------------------------------------------------------------------------
 
-    def send(self, wave: list[Sent]) -> None:
-        """Produce a wave, remembering where each message landed, and feed the model."""
+    def send(self, wave: list[Sent], seconds: float = 0.0) -> None:
+        """Produce a wave, paced over ``seconds`` (so that faults strike while it is being
+        applied), remembering where each message landed, and feed the model."""
         producer = self.pipeline.producer
         prefix = self.pipeline.settings.topic_prefix
         landed: list[tuple[Sent, str, int, int]] = []
@@ -189,7 +192,11 @@ class Run:
 
             return report
 
-        for sent in wave:
+        began = time.monotonic()
+        for n, sent in enumerate(wave):
+            ahead = began + seconds * n / len(wave) - time.monotonic()
+            if ahead > 0:
+                producer.poll(ahead)
             self.model.apply(sent)
             name = topic_name(prefix, sent.topic)
             while True:
@@ -305,6 +312,17 @@ class Run:
                 left += len(json.loads(body).get("lots", []))
         return left
 
+    def failpoint_hits(self) -> dict[str, int]:
+        """How often each failpoint struck, from the workers' logs."""
+        hits: dict[str, int] = {}
+        for worker in self.pipeline.workers:
+            text = worker.log_path.read_text(errors="replace")
+            for name in NAMES:
+                count = text.count(f"failpoint {name}")
+                if count:
+                    hits[name] = hits.get(name, 0) + count
+        return hits
+
     def burn_lateness(self) -> float:
         """The latest burn after its deadline, in service seconds (sped-up phase)."""
         clock = self.pipeline.clock
@@ -329,3 +347,49 @@ class Run:
                 keys = list(client.scan_iter(match=f"{prefix}*", count=1000))
                 for start in range(0, len(keys), 500):
                     client.delete(*keys[start : start + 500])
+
+
+def read_all(bootstrap: str, prefix: str, timeout: float = 60) -> list[Output]:
+    """Every message of the output topics, read afresh from offset 0 to the end of each
+    partition: what a consumer that starts after the run sees."""
+    names = {topic_name(prefix, t): t for t in OUTPUT_TOPICS}
+    consumer = Consumer(
+        {
+            "bootstrap.servers": bootstrap,
+            "group.id": f"recount-{time.monotonic_ns()}",
+            "enable.auto.commit": False,
+        }
+    )
+    try:
+        ends: dict[tuple[str, int], int] = {}
+        metadata = consumer.list_topics(timeout=30)
+        for name in names:
+            for partition in metadata.topics[name].partitions:
+                _, high = consumer.get_watermark_offsets(
+                    TopicPartition(name, partition), timeout=30
+                )
+                if high > 0:
+                    ends[(name, partition)] = high
+        consumer.assign([TopicPartition(n, p, 0) for n, p in ends])
+        found: list[Output] = []
+        position = dict.fromkeys(ends, 0)
+        deadline = time.monotonic() + timeout
+        while any(position[tp] < ends[tp] for tp in ends) and time.monotonic() < deadline:
+            message = consumer.poll(0.5)
+            if message is None or message.error() is not None:
+                continue
+            tp = (str(message.topic()), int(message.partition() or 0))
+            position[tp] = int(message.offset() or 0) + 1
+            raw_key = message.key()
+            found.append(
+                Output(
+                    topic=names[tp[0]],
+                    key=raw_key.decode(errors="replace") if isinstance(raw_key, bytes) else None,
+                    value=json.loads(message.value() or b"null"),
+                    headers={},
+                    timestamp_ms=message.timestamp()[1],
+                )
+            )
+        return found
+    finally:
+        consumer.close()

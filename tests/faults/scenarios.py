@@ -7,6 +7,7 @@ every lot warn and burn while the faults go on, check that nothing is left, comp
 
 from __future__ import annotations
 
+import shutil
 import threading
 import time
 from collections.abc import Callable
@@ -19,7 +20,7 @@ import redis
 
 from streams.failpoints import LUA_BEFORE_WRITE, RELAY_AFTER_PRODUCE, TIMERS_AFTER_FIRE
 from tests.faults.observe import compare, dead_letters
-from tests.faults.run import START, WAVE_KINDS, Run
+from tests.faults.run import START, WAVE_KINDS, Run, read_all
 from tests.faults.services import Services
 from tests.faults.workload import fuzz, generate, poison_wave
 
@@ -39,12 +40,14 @@ class Size:
     gap: tuple[float, float]  # real seconds between faults
     crash_budget: int  # failpoint crashes before the replacements run without failpoints
     timeout: float  # real seconds to wait for a wave or the timers
+    pace: float  # real seconds over which the first wave is sent (faults strike meanwhile)
 
 
-SHORT = Size(120, 500, 120, 50, 500, 600.0, 1, 1, (1.0, 3.0), 2, 120.0)
-FULL = Size(300, 3000, 800, 300, 3000, 150.0, 4, 3, (1.5, 5.0), 6, 240.0)
+SHORT = Size(120, 500, 120, 50, 500, 600.0, 1, 1, (0.5, 2.5), 2, 120.0, 4.0)
+FULL = Size(300, 3000, 800, 300, 3000, 150.0, 4, 3, (1.5, 5.0), 6, 240.0, 20.0)
 
 Fault = Callable[[Run, Services], None]
+FSYNC_INTERVAL = 1.0  # seconds: appendfsync everysec
 
 
 @dataclass(frozen=True)
@@ -119,34 +122,52 @@ class Probe:
 
 
 def restart_redis(run: Run, services: Services) -> None:
-    """kill -9 the scenario's redis-server while a probe writes, restart it; measure what an
-    acknowledged write can lose (the probe's last acknowledged value against the survivor)."""
+    """kill -9 the scenario's redis-server while a probe writes, restart it, and measure what
+    acknowledged writes were lost (the probe's last acknowledged value against the survivor).
+
+    A process crash loses nothing under either fsync policy: Redis write()s the AOF before it
+    replies, and the page cache outlives the process. What ``everysec`` risks is an OS crash or
+    power loss, which loses what was not fsynced yet: up to about one second. The everysec
+    scenario's first fault simulates exactly that: the AOF is copied (what an fsync at that
+    moment made durable), the pipeline and the probe go on for one second, the server is
+    killed and the copy put back. Its second fault is a plain kill -9.
+    """
     server = services.redis_everysec if run.everysec else services.redis_always
+    power_loss = run.everysec and len(run.probes) % 2 == 0
     probe = Probe(run.redis_url, f"{run.pipeline.settings.redis_key_prefix}probe")
     thread = threading.Thread(target=probe.run, daemon=True)
     thread.start()
     time.sleep(1.5)
+    aof = server.home / "appendonlydir"
+    durable = server.home / "appendonlydir.fsynced"
+    if power_loss:
+        shutil.rmtree(durable, ignore_errors=True)
+        shutil.copytree(aof, durable)
+        time.sleep(FSYNC_INTERVAL)
     server.down(hard=True)
     killed_at = time.monotonic()
     thread.join(10)
+    if power_loss:
+        shutil.rmtree(aof)
+        durable.rename(aof)
     time.sleep(1)
     server.up()
     with redis.Redis.from_url(run.redis_url) as client:
         survived = int(client.get(probe.key) or 0)
     acknowledged = len(probe.acked)
     lost = max(0, acknowledged - survived)
-    window = 0.0
-    if lost:
-        window = killed_at - probe.acked[survived] if survived < acknowledged else 0.0
+    window = killed_at - probe.acked[survived] if lost else 0.0
     run.probes.append(
         {
+            "crash": "simulated power loss" if power_loss else "kill -9",
             "acknowledged_writes": acknowledged,
             "survived_writes": survived,
             "lost_writes": lost,
             "lost_window_ms": round(window * 1000, 1),
         }
     )
-    run.stats.faults.append(f"{time.monotonic():.1f} redis-server killed and restarted")
+    what = "power loss simulated on" if power_loss else "kill -9 of"
+    run.stats.faults.append(f"{time.monotonic():.1f} {what} redis-server, restarted")
 
 
 SCENARIOS = (
@@ -154,7 +175,13 @@ SCENARIOS = (
     Scenario("rebalance", "members join and leave (1-3 workers)", 3, membership),
     Scenario("broker", "the Kafka broker killed and restarted", 2, restart_broker),
     Scenario("redis-always", "redis-server killed, appendfsync always", 2, restart_redis),
-    Scenario("redis-everysec", "redis-server killed, appendfsync everysec", 2, restart_redis, True),
+    Scenario(
+        "redis-everysec",
+        "power loss simulated, then kill -9; appendfsync everysec",
+        2,
+        restart_redis,
+        True,
+    ),
     Scenario(
         "failpoints",
         "relay / timer loop crash half-way, Lua scripts fail before writing",
@@ -196,8 +223,8 @@ def execute(
             run.start_workers(scenario.workers)
         fault = scenario.fault
         with run.phase("waves"), _faults(run, services, fault, size.faults_a, size):
-            for wave in workload.waves:
-                run.send(wave)
+            for n, wave in enumerate(workload.waves):
+                run.send(wave, size.pace if n == 0 else size.pace / 4)
                 kinds = {WAVE_KINDS[s.topic] for s in wave if not s.bad}
                 run.wait(run.wave_done(kinds), size.timeout)
         with run.phase("balances"):
@@ -221,10 +248,12 @@ def execute(
         with run.phase("final-state"):
             _wait_workers(run)
             lots_left = run.lots_left()
-        messages = run.messages()
+        watched = run.messages()
+        messages = read_all(services.bootstrap, run.pipeline.settings.topic_prefix)
         result = compare(run.model, messages)
         letters = dead_letters(run.sent, messages)
         lateness = run.burn_lateness()
+        hits = run.failpoint_hits()
     finally:
         run.close()
     entry: dict[str, Any] = {
@@ -246,6 +275,8 @@ def execute(
         "duplicated_same_effect": result.duplicated,
         "unexpected_effects": result.unexpected,
         "duplicate_messages": result.duplicate_messages,
+        "messages_read_afresh": len(messages),
+        "messages_seen_live": len(watched),
         "duplicates_identical": result.duplicates_identical,
         "duplicates_differing": result.duplicates_differing,
         "balance_mismatches": len(balance_mismatches),
@@ -253,12 +284,14 @@ def execute(
         "dead_letters": vars(letters),
         "kills": run.stats.kills,
         "crashes": run.stats.crashes,
+        "failpoint_hits": hits,
         "faults": len(run.stats.faults),
         "workers_started": run.stats.started_workers,
         "unexpected_exits": run.stats.unexpected_exits,
         "redis_probes": run.probes,
         "timings_s": {**run.stats.phases, "total": round(time.monotonic() - began, 1)},
         "burn_lateness_service_s": lateness,
+        "burn_lateness_real_s": round(lateness / size.speed, 2),
         "examples": {**result.examples, "balances": balance_mismatches[:10]},
     }
     entry["ok"] = ok(entry, scenario.must_be_zero)
@@ -277,7 +310,9 @@ def ok(entry: dict[str, Any], must_be_zero: bool) -> bool:
         and not entry["unexpected_exits"]
     )
     if not must_be_zero:
-        return bool(clean)
+        # The everysec window may lose, and a rolled-back Redis may repeat an output with a
+        # newer payload: measured and reported, not failed. A worker must still never stop.
+        return not entry["unexpected_exits"]
     return bool(
         clean
         and entry["lost"] == 0
