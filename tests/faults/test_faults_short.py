@@ -36,5 +36,8 @@ def test_scenario_loses_and_doubles_nothing(scenario: Scenario, suite_services: 
         assert entry["lost"] == 0, summary
         assert entry["duplicated_effects"] == 0, summary
         assert entry["balance_mismatches"] == 0, summary
-    assert entry["duplicates_identical"], summary
+        assert entry["duplicates_identical"], summary
+    else:
+        # The everysec window: measured, not failed; the probe saw the rollback.
+        assert any(p["lost_writes"] > 0 for p in entry["redis_probes"]), summary
     assert entry["ok"], summary
