@@ -62,11 +62,14 @@ class FaultPipeline(Pipeline):
         env["BONUS_FAILPOINTS"] = self.failpoints
         return env
 
-    def speed_up(self, speed: float) -> None:
-        """From now on the clock runs ``speed`` times faster, continuing from its present."""
+    def speed_up(self, speed: float, skip_to: datetime | None = None) -> None:
+        """From now on the clock runs ``speed`` times faster, continuing from its present (or
+        from ``skip_to`` if that is later: no worker runs at this moment, nothing is due)."""
         anchor = SystemClock().now_ms() / 1000
         now_ms = self.clock.now_ms()
         start = datetime.fromtimestamp(now_ms / 1000, UTC)
+        if skip_to is not None and skip_to > start:
+            start = skip_to
         self.clock = ScaledClock(start, speed, anchor)
         self.speed = speed
 

@@ -28,9 +28,11 @@ PERCENT = 10
 VALID_FOR = timedelta(hours=2)
 LEAD = timedelta(hours=1)
 LEAD_TEXT = "PT1H"
-# Lots are issued 20-50 minutes before the service clock starts: nothing warns or burns while
-# the waves are applied (at speed 1), everything does once the clock is sped up.
+# Lots are issued from 50 minutes before the service clock starts, over ``span`` (at most 30
+# minutes): nothing warns before 10 minutes after the start (the waves are applied at speed 1
+# well within that), everything warns and burns once the clock is sped up.
 ISSUED_FROM, ISSUED_SPAN = timedelta(minutes=50), timedelta(minutes=30)
+FIRST_WARNING = VALID_FOR - LEAD - ISSUED_FROM  # after the start: 10 minutes
 
 RULES = f"""
 timezone: UTC
@@ -100,11 +102,14 @@ def generate(
     redemptions: int,
     refunds: int,
     repeat_share: float = 0.03,
+    span: timedelta = ISSUED_SPAN,
 ) -> Workload:
     """A seeded workload; ``start`` is the service time at which the clock starts."""
     rng = random.Random(seed_value)
     names = [f"c{n:04d}" for n in range(customers)]
-    span_ms = int(ISSUED_SPAN.total_seconds() * 1000)
+    if not timedelta(0) < span <= ISSUED_SPAN:
+        raise ValueError(f"span must be within (0, {ISSUED_SPAN}]")
+    span_ms = int(span.total_seconds() * 1000)
     offsets = rng.sample(range(span_ms), purchases)
     bought: list[dict[str, Any]] = []
     for n, offset in enumerate(offsets):
