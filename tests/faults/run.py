@@ -132,7 +132,12 @@ class Run:
         started = [self.pipeline.start_worker() for _ in range(count)]
         self.stats.started_workers += count
         for worker in started:
-            worker.wait_healthy(timeout)
+            try:
+                worker.wait_healthy(timeout)
+            except AssertionError:
+                # A failpoint may crash a worker as soon as it fires; the supervisor replaces it.
+                if not (self.respawn and worker.process.returncode == -signal.SIGKILL):
+                    raise
 
     def kill(self, worker: Worker) -> None:
         """kill -9 one worker."""

@@ -16,6 +16,26 @@ from tests.faults.services import HOME, services
 Echo = Callable[[str], None]
 
 
+def failed_entry(name: str, title: str, error: str) -> dict[str, Any]:
+    """The report entry of a scenario that could not run to its end."""
+    return {
+        "name": name,
+        "title": title,
+        "fsync": "-",
+        "events_in": 0,
+        "expected_effects": 0,
+        "observed_effects": 0,
+        "lost": "?",
+        "duplicated_effects": "?",
+        "duplicate_messages": "?",
+        "duplicates_identical": False,
+        "faults": 0,
+        "timings_s": {"total": 0},
+        "error": error[:4000],
+        "ok": False,
+    }
+
+
 def run_suite(
     *,
     short: bool,
@@ -44,7 +64,10 @@ def run_suite(
     try:
         for scenario in chosen:
             say(f"- {scenario.name}: {scenario.title}")
-            entry = execute(scenario, svc, size, seed_value, workdir)
+            try:
+                entry = execute(scenario, svc, size, seed_value, workdir)
+            except Exception as error:  # one broken scenario must not hide the others
+                entry = failed_entry(scenario.name, scenario.title, repr(error))
             say(
                 f"  {'ok' if entry['ok'] else 'FAILED'}: lost {entry['lost']}, duplicated "
                 f"{entry['duplicated_effects']}, {entry['timings_s']['total']} s"
