@@ -9,7 +9,7 @@ LOCAL_KAFKA := 127.0.0.1:9092
 LOCAL_REDIS := redis://127.0.0.1:6379/0
 LOCAL_CLUSTER := redis://127.0.0.1:17001/0
 
-.PHONY: run test services stop status lint install schemas clean help bench test-cluster
+.PHONY: run test services stop status lint install schemas clean help bench faults test-cluster
 
 help:
 	@echo "make run       start everything and drive a simulated month of demo traffic"
@@ -20,6 +20,7 @@ help:
 	@echo "make lint      ruff, ruff format --check, mypy --strict"
 	@echo "make schemas   regenerate schemas/generated (JSON Schema, AsyncAPI)"
 	@echo "make bench     the performance benchmark (QUICK=1: a few minutes); bench-results.json"
+	@echo "make faults    the fault suite on its own Kafka and Redis (SHORT=1: make test's form); faults-report.json"
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
@@ -50,6 +51,8 @@ schemas: $(STAMP)
 
 # BONUS_KAFKA_BOOTSTRAP / BONUS_REDIS_URL, when set, point the tests at running services and
 # the local ones are not started; otherwise the local ones are started (or reused) here.
+# The short form of the fault suite runs here too (tests/faults/test_faults_short.py), on its
+# own broker and redis-servers that it starts and stops itself.
 test: $(STAMP)
 	@if [ -z "$$BONUS_KAFKA_BOOTSTRAP" ]; then $(SERVICES) up kafka; fi
 	@if [ -z "$$BONUS_REDIS_URL" ]; then $(SERVICES) up redis; fi
@@ -75,6 +78,13 @@ run: $(STAMP) services
 # Issue 7's benchmark against the local services: bench-results.json and a table (bench/).
 bench: $(STAMP) services
 	$(BIN)/python -m bench $(if $(QUICK),--quick,)
+
+# Issue 6's fault suite: kill -9, rebalances, broker and redis-server restarts, failpoints and a
+# poison-pill storm on its own Kafka (127.0.0.1:19092) and Redis (16379, 16380), which it starts
+# and stops (deploy/local); a table and faults-report.json. SEED=n, ONLY=scenario, SHORT=1.
+faults: $(STAMP)
+	$(BIN)/python -m tests.faults $(if $(SHORT),--short,) $(if $(SEED),--seed $(SEED),) \
+	  $(foreach name,$(ONLY),--only $(name))
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache build *.egg-info

@@ -18,6 +18,7 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from schemas.durations import Duration, DurationField
 from schemas.errors import BonusError
 from schemas.topics import DEFAULT_TOPIC_PREFIX
+from streams.failpoints import parse_failpoints
 from streams.limits import MAX_RECORD_FIELDS
 from streams.masking import mask_url
 
@@ -72,6 +73,10 @@ class Settings(BaseSettings):
     kafka_ssl_ca_file: Path | None = None
     redis_ssl_ca_file: Path | None = None
 
+    # Test-only (the fault suite): armed failpoints, "name=probability,..." (streams.failpoints).
+    # Empty, the default, arms none and costs nothing.
+    failpoints: str = ""
+
     @field_validator("kafka_bootstrap")
     @classmethod
     def _bootstrap(cls, value: str) -> str:
@@ -99,6 +104,12 @@ class Settings(BaseSettings):
     def _aware(cls, value: datetime | None) -> datetime | None:
         if value is not None and value.tzinfo is None:
             raise ValueError("give an explicit offset, e.g. 2026-12-01T00:00:00Z")
+        return value
+
+    @field_validator("failpoints")
+    @classmethod
+    def _failpoints(cls, value: str) -> str:
+        parse_failpoints(value)
         return value
 
     @field_validator("log_level")

@@ -154,7 +154,9 @@ async def apply_shard(ledger: Ledger, calls: Sequence[Call]) -> list[Outcome]:
         wave = [queue[0] for queue in queues.values()]
         seen = await _read(ledger, [calls[i] for i in wave])
         runs = [
-            ScriptRun(calls[i].script, calls[i].keys, [encode_request(calls[i].build(*s))])
+            ScriptRun(
+                calls[i].script, calls[i].keys, [encode_request(ledger.armed(calls[i].build(*s)))]
+            )
             for i, s in zip(wave, seen, strict=True)
         ]
         answers = await run_scripts(ledger, runs)

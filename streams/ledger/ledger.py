@@ -26,6 +26,7 @@ from streams.core.ids import SOURCE_APP_INSTALLS, SOURCE_PURCHASES
 from streams.core.model import CustomerStats
 from streams.core.segments import apply_purchase, segment_matches
 from streams.core.warnings import calendar_day
+from streams.failpoints import LUA_BEFORE_WRITE, Failpoints
 from streams.ledger import batch, campaigns
 from streams.ledger.batch import NOT_READ, STAT_FIELDS, Call, ScriptRun, parse_read
 from streams.ledger.codec import decode_reply, digest, encode_request, plan_request, text
@@ -71,6 +72,7 @@ class Ledger:
         idempotency_ttl_seconds: int = IDEMPOTENCY_TTL_SECONDS,
         max_attempts: int = 10,
         max_record_fields: int = MAX_RECORD_FIELDS,
+        failpoints: Failpoints | None = None,
     ) -> None:
         if partitions <= 0:
             raise ValueError("partitions must be positive")
@@ -85,6 +87,7 @@ class Ledger:
             raise ValueError("max_record_fields must be at least 16")
         self._max_fields = max_record_fields
         self._scripts: Scripts | None = None
+        self._failpoints = failpoints  # test-only (streams.failpoints)
 
     async def start(self) -> None:
         """Register and load the scripts (a broken script fails here, not on first use)."""
@@ -141,11 +144,19 @@ class Ledger:
             # The order's lots carry its ref: the whole (small, listpack) record in one read.
             pipe.hgetall(key)
 
+    def armed(self, request: dict[str, Any]) -> dict[str, Any]:
+        """``request`` as sent to its script: with the test-only ``lua.before_write`` failpoint
+        when it fires on this pass (the script then raises just before its first write, in
+        lib.lua's finish()), else unchanged."""
+        if self._failpoints is not None and self._failpoints.hit(LUA_BEFORE_WRITE):
+            return {**request, "fail": LUA_BEFORE_WRITE}
+        return request
+
     async def _run(
         self, script: AsyncScript, keys: list[str], request: dict[str, Any]
     ) -> dict[str, Any]:
         try:
-            return decode_reply(await script(keys=keys, args=[encode_request(request)]))
+            return decode_reply(await script(keys=keys, args=[encode_request(self.armed(request))]))
         except ResponseError as error:
             raise ScriptError(str(error)) from error
 

@@ -19,6 +19,7 @@ from typing import Any
 
 from schemas import topic_name
 from streams.clock import Clock, SystemClock
+from streams.failpoints import RELAY_AFTER_PRODUCE, Failpoints
 from streams.ledger import Ledger, OutboxEntry, render
 from streams.ledger.codec import pairs
 from streams.runtime.metrics import Metrics
@@ -96,6 +97,7 @@ class Relay:
     idle_seconds: float = IDLE_SECONDS
     # Outbox stream ids carry Redis' real clock, so their age is measured in real time.
     real_clock: Clock = field(default_factory=SystemClock)
+    failpoints: Failpoints | None = None  # test-only (streams.failpoints)
     _wakeups: dict[int, asyncio.Event] = field(default_factory=dict)
 
     def notify(self, shard: int | None) -> None:
@@ -127,6 +129,8 @@ class Relay:
             )
         # One future for the batch: trimmed only when Kafka has every entry.
         await self.producer.send_all(messages)
+        if self.failpoints is not None:
+            self.failpoints.crash(RELAY_AFTER_PRODUCE)
         await self.ledger.trim_outbox(shard, entries[-1].id)
         oldest_ms = int(entries[0].id.split("-", 1)[0])
         lag = max(0.0, (self.real_clock.now_ms() - oldest_ms) / 1000)

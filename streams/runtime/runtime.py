@@ -14,6 +14,7 @@ from schemas import Topic, topic_name
 from streams.analytics.counters import window_length_ms
 from streams.analytics.store import MetricsStore
 from streams.clock import Clock
+from streams.failpoints import Failpoints
 from streams.ledger import Ledger
 from streams.redis_clients import async_redis
 from streams.rules.model import RulesFile
@@ -49,17 +50,21 @@ class Runtime:
         self.clock = clock
         self.metrics: Metrics = create_metrics(registry or CollectorRegistry())
         self.redis = async_redis(settings)
+        failpoints = Failpoints.from_spec(settings.failpoints)
         self.ledger = Ledger(
             self.redis,
             prefix=settings.redis_key_prefix,
             partitions=partitions,
             rules=rules,
             max_record_fields=settings.max_record_fields,
+            failpoints=failpoints,
         )
         self.producer = AsyncProducer(producer_config(settings))
         prefix = settings.topic_prefix
-        self.relay = Relay(self.ledger, self.producer, clock, self.metrics, prefix)
-        self.timers = Timers(self.ledger, clock, self.metrics, self.relay)
+        self.relay = Relay(
+            self.ledger, self.producer, clock, self.metrics, prefix, failpoints=failpoints
+        )
+        self.timers = Timers(self.ledger, clock, self.metrics, self.relay, failpoints=failpoints)
         fanout_metrics = create_fanout_metrics(self.metrics.registry)
         self.fanout = Fanout(self.ledger, clock, fanout_metrics, self.relay)
         self.ownership = Ownership(

@@ -14,6 +14,7 @@ import logging
 from dataclasses import dataclass
 
 from streams.clock import Clock
+from streams.failpoints import TIMERS_AFTER_FIRE, Failpoints
 from streams.ledger import Ledger
 from streams.runtime.metrics import Metrics
 from streams.runtime.relay import Relay
@@ -43,6 +44,7 @@ class Timers:
     relay: Relay
     limit: int = LIMIT
     max_sleep: float = MAX_SLEEP
+    failpoints: Failpoints | None = None  # test-only (streams.failpoints)
 
     async def oldest_due_ms(self, shard: int) -> int | None:
         """The score (epoch ms) of the shard's earliest timer, or None when there is none."""
@@ -55,6 +57,8 @@ class Timers:
         """Fire up to ``limit`` due customers; return (how many, the next due ms or None)."""
         now = self.clock.now()
         fired = await self.ledger.fire_due(shard, now, self.limit)
+        if fired and self.failpoints is not None:
+            self.failpoints.crash(TIMERS_AFTER_FIRE)
         if fired:
             self.metrics.timers_fired.inc(len(fired))
             self.metrics.batch_size.labels("timers").observe(len(fired))

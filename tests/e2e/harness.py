@@ -99,7 +99,9 @@ class OutputWatcher:
                     raw_key = message.key()
                     output = Output(
                         topic=names[str(message.topic())],
-                        key=raw_key.decode() if isinstance(raw_key, bytes) else None,
+                        key=raw_key.decode(errors="replace")
+                        if isinstance(raw_key, bytes)
+                        else None,
                         value=json.loads(message.value() or b"null"),
                         headers=_headers(message.headers()),
                         timestamp_ms=message.timestamp()[1],

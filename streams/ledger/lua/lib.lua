@@ -561,8 +561,8 @@ end
 -- Metrics (bonus.metrics, streams/analytics; keys in keys.py). finish() counts the entries it
 -- appends to the outbox, in the same atomic call, into the counters of the shard's window: an
 -- input is applied once (idempotency) and a timer effect happens once, so the counters are
--- exactly the ledger's events. tally() only reads (it may fail before any write); count()
--- writes after the outbox. The metrics keys share the outbox key's hash tag (same slot); their
+-- exactly the ledger's events. tally() and metrics_window() only read (they may fail before any
+-- write); count() writes after the outbox. The metrics keys share the outbox key's hash tag (same slot); their
 -- names depend on the window, known only here once the shard's metrics state has been read.
 local METRICS_DEFAULT_WINDOW = 3600000
 
@@ -619,14 +619,13 @@ local function tally(st)
   return rows
 end
 
--- Add the rows to the counters of the window of `now` (floor(now / window), service time): a
--- HASH "<dimension>\31<measure>" -> n, a SET "<dimension>\31<customer>" for active customers
--- (the counter "ac" grows when the customer is new to it) and the shard's index of open windows
+-- The counters of the window of `now` (floor(now / window), service time): a HASH
+-- "<dimension>\31<measure>" -> n, a SET "<dimension>\31<customer>" for active customers (the
+-- counter "ac" grows when the customer is new to it) and the shard's index of open windows
 -- (score = window end). A window the closer has sealed takes no more counts: an event that
 -- arrives after its seal (clock skew, a slow call) counts in the first window starting at or
--- after the seal.
-local function count(st, now, xkey, rows)
-  if next(rows) == nil then return end
+-- after the seal. Only reads: finish() decides the window before its first write.
+local function metrics_window(now, xkey)
   local tag = string.sub(xkey, 1, -3)
   local state = redis.call('HMGET', tag .. ':ms', 'len', 'sealed')
   local len = tonumber(state[1] or '') or METRICS_DEFAULT_WINDOW
@@ -637,20 +636,31 @@ local function count(st, now, xkey, rows)
     start = r == 0 and sealed or sealed - r + len
   end
   local wid = I(start) .. ':' .. I(len)
-  local hkey, akey = tag .. ':m:' .. wid, tag .. ':ma:' .. wid
-  for dim, row in pairs(rows) do
-    for m, n in pairs(row) do
-      if n ~= 0 then redis.call('HINCRBY', hkey, dim .. US .. m, n) end
-    end
-    if redis.call('SADD', akey, dim .. US .. st.customer) == 1 then
-      redis.call('HINCRBY', hkey, dim .. US .. 'ac', 1)
-    end
-  end
-  redis.call('ZADD', tag .. ':mw', start + len, wid)
+  return {hkey = tag .. ':m:' .. wid, akey = tag .. ':ma:' .. wid, index = tag .. ':mw',
+          score = start + len, wid = wid}
 end
 
+-- Add the rows to the counters of `window` (from metrics_window): writes only.
+local function count(st, window, rows)
+  for dim, row in pairs(rows) do
+    for m, n in pairs(row) do
+      if n ~= 0 then redis.call('HINCRBY', window.hkey, dim .. US .. m, n) end
+    end
+    if redis.call('SADD', window.akey, dim .. US .. st.customer) == 1 then
+      redis.call('HINCRBY', window.hkey, dim .. US .. 'ac', 1)
+    end
+  end
+  redis.call('ZADD', window.index, window.score, window.wid)
+end
+
+-- The failpoint of the fault suite (streams/failpoints.py, test-only): the request asks the
+-- script to fail just before its first write. Nil in every real request.
+local FAIL = nil
+
 -- Write everything: version bump + BalanceSnapshot when balance-visible state changed, the
--- hash fields, the customer's timer entry, the outbox entries. Returns the version.
+-- hash fields, the customer's timer entry, the outbox entries, the metrics counters. Returns
+-- the version. Everything that can fail (tallies, packing, the next timer, the metrics window)
+-- is computed first: a Lua error is not rolled back, so none may come between two writes.
 local function finish(st, now, tkey, xkey)
   local counted = tally(st)
   local v = meta_int(st, 'v')
@@ -662,6 +672,7 @@ local function finish(st, now, tkey, xkey)
     if nx_at then snap.nx_at = I(nx_at); snap.nx_pts = I(nx_pts) end
     emit(st, 'balance', snap)
   end
+  local puts, dels = {}, {}
   if st.touched then
     if tonumber(st.meta.s or '0') < now then set_meta(st, 's', I(now)) end
     pack_meta(st)
@@ -669,27 +680,32 @@ local function finish(st, now, tkey, xkey)
       if lot.gone then st.del['L' .. lot.id] = true
       elseif lot.dirty then st.put['L' .. lot.id] = pack_lot(lot) end
     end
-    local args = {}
     for f, val in pairs(st.put) do
-      args[#args + 1] = f
-      args[#args + 1] = val
-      if #args >= 200 then redis.call('HSET', st.key, unpack(args)); args = {} end
+      puts[#puts + 1] = f
+      puts[#puts + 1] = val
     end
-    if #args > 0 then redis.call('HSET', st.key, unpack(args)) end
-    local dels = {}
     for f in pairs(st.del) do
       if st.put[f] == nil then dels[#dels + 1] = f end
-      if #dels >= 200 then redis.call('HDEL', st.key, unpack(dels)); dels = {} end
     end
-    if #dels > 0 then redis.call('HDEL', st.key, unpack(dels)) end
-    if INDEX and not st.exists then redis.call('HSETNX', INDEX, st.customer, t36(now)) end
   end
   local t = next_timer(st, now)
+  local window = next(counted) ~= nil and metrics_window(now, xkey) or nil
+  if FAIL == 'lua.before_write' then error('ledger: failpoint lua.before_write') end
+
+  for i = 1, #puts, 200 do
+    redis.call('HSET', st.key, unpack(puts, i, math.min(i + 199, #puts)))
+  end
+  for i = 1, #dels, 200 do
+    redis.call('HDEL', st.key, unpack(dels, i, math.min(i + 199, #dels)))
+  end
+  if st.touched and INDEX and not st.exists then
+    redis.call('HSETNX', INDEX, st.customer, t36(now))
+  end
   if t then redis.call('ZADD', tkey, t, st.customer) else redis.call('ZREM', tkey, st.customer) end
   for _, entry in ipairs(st.out) do
     redis.call('XADD', xkey, '*', 't', entry[1], 'd', entry[2])
   end
-  count(st, now, xkey, counted)
+  if window then count(st, window, counted) end
   return v
 end
 
@@ -734,6 +750,7 @@ end
 local function request_now(req)
   local now = need_int(req.now, 'now')
   WCAP = warning_cap(req.wday, now)
+  FAIL = req.fail
   return now
 end
 
