@@ -21,8 +21,6 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from redis.asyncio import Redis
-
 from bench.kafka_io import OutputReader, customer_id
 from bench.namespace import Namespace
 from bench.phases import CLOCK, Sizes, write_rules
@@ -31,6 +29,7 @@ from bench.workers import Worker
 from schemas import Topic
 from schemas.inputs import Purchase
 from streams.ledger import Ledger
+from streams.redis_clients import AsyncClient, async_redis
 from streams.rules.loader import parse_rules
 from streams.settings import Settings
 
@@ -100,7 +99,7 @@ def _kind(key: bytes) -> str:
     return key.split(b"}:", 1)[1][:1].decode() if b"}:" in key else "?"
 
 
-async def _memory(client: Redis, prefix: str) -> dict[str, tuple[int, int]]:
+async def _memory(client: AsyncClient, prefix: str) -> dict[str, tuple[int, int]]:
     """MEMORY USAGE (bytes, keys) per key kind under ``prefix``."""
     totals: dict[str, tuple[int, int]] = {}
     batch: list[bytes] = []
@@ -126,7 +125,7 @@ async def _memory(client: Redis, prefix: str) -> dict[str, tuple[int, int]]:
 async def _setup(ns: Namespace, sizes: Sizes) -> dict[str, Any]:
     """Fill the lots, drop the accrual outbox, measure memory; figures of setup and memory."""
     s = ns.settings
-    client = Redis.from_url(s.redis_url, max_connections=80)
+    client = async_redis(s, max_connections=80)
     ledger = Ledger(
         client, prefix=s.redis_key_prefix, partitions=ns.partitions, rules=parse_rules(RULES)
     )

@@ -7,7 +7,8 @@ import platform
 from pathlib import Path
 from typing import Any
 
-from redis import Redis
+from streams.redis_clients import sync_redis
+from streams.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -38,9 +39,9 @@ def kafka_version() -> str:
     return jars[-1].stem.removeprefix("kafka_2.13-") if jars else "unknown (not the local install)"
 
 
-def redis_version(url: str) -> str:
-    """``redis_version`` of the server."""
-    client = Redis.from_url(url)
+def redis_version(settings: Settings) -> str:
+    """``redis_version`` of the server (TLS, CA file and cluster as the workers connect)."""
+    client = sync_redis(settings)
     try:
         return str(client.info("server")["redis_version"])
     finally:
@@ -52,7 +53,7 @@ def load_average() -> list[float]:
     return [round(x, 2) for x in os.getloadavg()]
 
 
-def describe(redis_url: str) -> dict[str, Any]:
+def describe(settings: Settings) -> dict[str, Any]:
     """Cores, memory, CPU, OS, Python, Kafka and Redis versions, load average now."""
     return {
         "cores": os.cpu_count(),
@@ -61,6 +62,6 @@ def describe(redis_url: str) -> dict[str, Any]:
         "os": platform.platform(),
         "python": platform.python_version(),
         "kafka": kafka_version(),
-        "redis": redis_version(redis_url),
+        "redis": redis_version(settings),
         "load_average_start": load_average(),
     }

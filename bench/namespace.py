@@ -11,10 +11,10 @@ import uuid
 from dataclasses import dataclass, field
 
 from confluent_kafka.admin import AdminClient
-from redis import Redis
 
 from schemas import CATALOG, Topic, topic_name
 from streams.kafka.admin import create_topics
+from streams.redis_clients import sync_redis
 from streams.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -78,12 +78,12 @@ class Namespace:
                 except Exception:
                     log.debug("no consumer group %s to delete", s.consumer_group)
         finally:
-            delete_keys(s.redis_url, s.redis_key_prefix)
+            delete_keys(s, s.redis_key_prefix)
 
 
-def delete_keys(redis_url: str, prefix: str) -> int:
+def delete_keys(settings: Settings, prefix: str) -> int:
     """Delete every Redis key starting with ``prefix``; how many."""
-    client = Redis.from_url(redis_url)
+    client = sync_redis(settings)
     deleted = 0
     try:
         batch: list[bytes] = []

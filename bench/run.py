@@ -115,7 +115,7 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, _interrupted)
     sizes = QUICK if args.quick else FULL
     settings = load_settings()
-    machine = describe(settings.redis_url)
+    machine = describe(settings)
     sections: dict[str, dict[str, Any]] = {}
     notes: list[str] = [
         "figures are noisy: other jobs share this machine (see the load averages)",

@@ -27,7 +27,7 @@ from redis.exceptions import RedisClusterException, RedisError
 
 from streams.settings import Settings
 from tests.integration.kafka_helpers import drop_topics
-from tests.redis_helpers import redis_settings, sync_client
+from tests.redis_helpers import delete_prefix, redis_settings, sync_client
 
 ROOT = Path(__file__).resolve().parents[1]
 KAFKA_IMAGE = "apache/kafka:4.1.1"
@@ -128,9 +128,18 @@ def redis_cluster_url() -> str:
 
 
 @pytest.fixture
-def key_prefix() -> str:
-    """A Redis key prefix of this test alone, so tests never see each other's keys."""
-    return f"t{uuid.uuid4().hex[:10]}:"
+def key_prefix(request: pytest.FixtureRequest) -> Iterator[str]:
+    """A Redis key prefix of this test alone, so tests never see each other's keys; what the
+    test left under it is deleted afterwards (on every master of a cluster)."""
+    prefix = f"t{uuid.uuid4().hex[:10]}:"
+    yield prefix
+    for name, cluster in (("redis_url", None), ("redis_cluster_url", True)):
+        if name in request.fixturenames:
+            client = sync_client(request.getfixturevalue(name), cluster=cluster)
+            try:
+                delete_prefix(client, prefix)
+            finally:
+                client.close()
 
 
 @pytest.fixture

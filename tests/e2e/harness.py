@@ -30,8 +30,10 @@ from confluent_kafka import Consumer, Producer
 from schemas import OUTPUT_TOPICS, Topic, topic_name
 from streams.clock import ScaledClock, SystemClock
 from streams.kafka.admin import create_topics
+from streams.redis_clients import sync_redis
 from streams.settings import Settings
 from tests.integration.kafka_helpers import drop_topics
+from tests.redis_helpers import delete_prefix
 
 ROOT = Path(__file__).resolve().parents[2]
 BONUS = str(Path(sys.executable).with_name("bonus"))
@@ -305,11 +307,17 @@ class Pipeline:
         assert self.producer.flush(30) == 0
 
     def close(self) -> None:
-        """Stop every worker and the watcher; delete the namespace's topics."""
+        """Stop every worker and the watcher; delete the namespace's topics and Redis keys."""
         for worker in self.workers:
             worker.stop()
         self.watcher.stop()
         drop_topics(self.settings.kafka_bootstrap, self.settings.topic_prefix, client=self.client)
+        # The same client settings as the workers' (cluster, TLS, ACL user).
+        redis = sync_redis(self.settings)
+        try:
+            delete_prefix(redis, self.settings.redis_key_prefix)
+        finally:
+            redis.close()
 
 
 def iso(moment: datetime) -> str:
