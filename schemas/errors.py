@@ -36,6 +36,7 @@ class ErrorCode(StrEnum):
     DUPLICATE_CONFLICT = "duplicate_conflict"
     UNKNOWN_SEGMENT = "unknown_segment"
     LOT_LIMIT = "lot_limit"
+    PROCESSING_FAILED = "processing_failed"
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,14 +8,18 @@ import asyncio
 import logging
 from collections.abc import Iterable, Sequence
 
+from confluent_kafka import KafkaException
 from prometheus_client import CollectorRegistry
+from redis.exceptions import RedisError, ResponseError
 
-from schemas import Topic, topic_name
+from schemas import InvalidEvent, Topic, topic_name
+from schemas.errors import ErrorCode
 from streams.analytics.counters import window_length_ms
 from streams.analytics.store import MetricsStore
 from streams.clock import Clock
 from streams.failpoints import Failpoints
 from streams.ledger import Ledger
+from streams.ledger.errors import ScriptError, StaleVersionError
 from streams.redis_clients import async_redis
 from streams.rules.model import RulesFile
 from streams.runtime.backpressure import OutboxGate
@@ -24,7 +28,7 @@ from streams.runtime.fanout import Fanout, create_fanout_metrics
 from streams.runtime.metrics import Metrics, create_metrics
 from streams.runtime.ownership import Ownership
 from streams.runtime.processor import Processor
-from streams.runtime.producer import AsyncProducer, producer_config
+from streams.runtime.producer import AsyncProducer, DeliveryError, producer_config
 from streams.runtime.relay import Relay
 from streams.runtime.timers import Timers
 from streams.runtime.windows import WindowCloser
@@ -33,6 +37,43 @@ from streams.settings import Settings
 log = logging.getLogger(__name__)
 
 RETRY_FIRST, RETRY_MAX = 0.1, 5.0  # real seconds between attempts at one message
+# Attempts that fail the same deterministic way before the batch is retried message by message
+# and a message that still fails alone is dead-lettered (see ``deterministic``).
+POISON_ATTEMPTS = 5
+# Replies of a Redis that is unwell, not of a bad request: also inside a script's error text
+# ("... script: <sha>, on @user_script:12."). The fault suite's injected script failure is a
+# crash, not a property of the input.
+_TRANSIENT = (
+    "BUSY",
+    "OOM",
+    "READONLY",
+    "LOADING",
+    "MASTERDOWN",
+    "TRYAGAIN",
+    "CLUSTERDOWN",
+    "NOREPLICAS",
+    "MOVED",
+    "ASK ",
+    "failpoint",
+)
+
+
+def deterministic(error: Exception) -> bool:
+    """Whether ``error`` will come back however often the same input is retried.
+
+    A ledger script's own check (``ledger: ...``) or a Lua runtime error depends only on the
+    input and the customer's record; a Python exception that is neither Redis' nor Kafka's nor
+    the network's is a bug met by this input. Everything else (connections, timeouts, ``BUSY``,
+    ``OOM``, a read-only replica, Kafka deliveries, a customer whose version kept moving) is
+    the infrastructure or contention and passes by itself.
+    """
+    if isinstance(error, ResponseError | ScriptError):
+        text = str(error)
+        if any(marker in text for marker in _TRANSIENT):
+            return False
+        return "ledger:" in text or "user_script" in text
+    transient = (RedisError, KafkaException, DeliveryError, StaleVersionError, OSError)
+    return not isinstance(error, transient)
 
 
 class Runtime:
@@ -113,17 +154,25 @@ class Runtime:
         Bad input never raises (it is dead-lettered). A failure of Redis or Kafka is retried
         here with backoff, the whole batch again: moving on would skip messages, and the
         events that were applied before the failure come back as duplicates (no change).
+        A failure that is :func:`deterministic` (a valid event that a corrupt record or a bug
+        makes fail every time) would hold the partition forever: after ``POISON_ATTEMPTS``
+        the batch is retried message by message, and a message that still fails so alone is
+        dead-lettered with code ``processing_failed`` and the error, to be replayed once fixed.
         """
         await self.started.wait()
         self.metrics.batch_size.labels("input").observe(len(messages))
+        return await self._until_done(messages)
+
+    async def _until_done(self, messages: Sequence[InputMessage]) -> list[str]:
         delay = RETRY_FIRST
+        poisoned = 0
         while True:
             try:
                 # A message's partition is its customer's shard (design decision 1).
                 for partition in sorted({m.partition for m in messages}):
                     await self.gate.wait(partition)
                 return await self.processor.handle_batch(messages)
-            except Exception:
+            except Exception as error:
                 first = messages[0]
                 log.exception(
                     "processing %s messages from %s[%s]@%s failed; retrying in %.1fs",
@@ -133,8 +182,32 @@ class Runtime:
                     first.offset,
                     delay,
                 )
+                poisoned = poisoned + 1 if deterministic(error) else 0
+                if poisoned >= POISON_ATTEMPTS:
+                    if len(messages) == 1:
+                        return [await self._poisoned(first, error)]
+                    # One by one, in order (a key's messages stay in order).
+                    return [label for m in messages for label in await self._until_done([m])]
             await asyncio.sleep(delay)
             delay = min(delay * 2, RETRY_MAX)
+
+    async def _poisoned(self, message: InputMessage, error: Exception) -> str:
+        """Dead-letter a message that fails alone the same way every time."""
+        reason = InvalidEvent(
+            ErrorCode.PROCESSING_FAILED,
+            f"processing failed {POISON_ATTEMPTS} times: {type(error).__name__}: {error}"[:2000],
+        )
+        delay = RETRY_FIRST
+        while True:
+            try:
+                await self.processor.dead_letters([(message, reason)])
+                break
+            except Exception:
+                log.exception("dead letter of a failing message not delivered; retrying")
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, RETRY_MAX)
+        self.metrics.events_consumed.labels(message.topic.value, "processing_failed").inc()
+        return "processing_failed"
 
     async def assign(self, shards: Iterable[int]) -> None:
         """The full new assignment: run the loops of exactly these shards."""

@@ -77,3 +77,42 @@ def test_a_redis_failure_raises_and_the_runtime_retries_the_same_message(
 
     calls, label = asyncio.run(scenario())
     assert (calls, label) == (3, "accrued")
+
+
+def test_a_valid_event_that_fails_every_time_is_dead_lettered_and_the_batch_moves_on(
+    settings: Settings,
+) -> None:
+    # Mallory's record is corrupt (a lot whose shape no name code resolves): every script of
+    # hers fails with the same "ledger: unknown name code". Without isolation the batch would be
+    # retried forever and the partition would stop.
+    name = topic_name(settings.topic_prefix, Topic.PURCHASES)
+    events = [("c1", "carol"), ("m1", "mallory"), ("c2", "carol")]
+    batch = [
+        InputMessage(Topic.PURCHASES, name, 1, n, who.encode(), to_json_bytes(purchase(e, who)))
+        for n, (e, who) in enumerate(events, start=10)
+    ]
+
+    async def scenario() -> tuple[list[str], list[str], float | None]:
+        async with running(settings, ManualClock()) as runtime:
+            shard = runtime.ledger.shard_of("mallory")
+            await runtime.redis.hset(
+                runtime.ledger.keys(shard).customer("mallory"), "Lbroken", "zz,1,1"
+            )
+            labels = await runtime.handle_batch(batch)
+            again = [await runtime.processor.handle(m) for m in (batch[0], batch[2])]
+            failed = runtime.metrics.registry.get_sample_value(
+                "bonus_dead_letters_total", {"code": "processing_failed"}
+            )
+            return labels, again, failed
+
+    labels, again, failed = asyncio.run(scenario())
+    assert labels[1] == "processing_failed"
+    assert {labels[0], labels[2]} <= {"accrued", "duplicate"}
+    # Carol's purchases were applied, once: a repeat is a duplicate.
+    assert again == ["duplicate", "duplicate"]
+    assert failed == 1
+    (letter,) = [json.loads(m.value() or b"") for m in read(settings, Topic.DLQ, 1)]
+    assert letter["error"]["code"] == "processing_failed"
+    assert "unknown name code zz" in letter["error"]["message"]
+    assert (letter["offset"], letter["key"]) == (11, "mallory")
+    assert letter["payload"] == batch[1].value.decode()  # type: ignore[union-attr]

@@ -201,8 +201,14 @@ def test_error_code(code: ErrorCode, kind: Topic, payload: bytes) -> None:
 def test_every_error_code_is_covered() -> None:
     # duplicate_conflict, unknown_segment (a campaign for a segment the rules file does not
     # name) and lot_limit (a customer record at its cap) are raised by the ledger, not by
-    # decoding (see outputs, campaign and bounds tests).
-    ledger = {ErrorCode.DUPLICATE_CONFLICT, ErrorCode.UNKNOWN_SEGMENT, ErrorCode.LOT_LIMIT}
+    # decoding (see outputs, campaign and bounds tests); processing_failed by the runtime (a
+    # valid event that fails every time: test_runtime_processor).
+    ledger = {
+        ErrorCode.DUPLICATE_CONFLICT,
+        ErrorCode.UNKNOWN_SEGMENT,
+        ErrorCode.LOT_LIMIT,
+        ErrorCode.PROCESSING_FAILED,
+    }
     covered = {code for code, _, _ in CASES} | ledger
     assert covered == set(ErrorCode)
 
