@@ -388,10 +388,23 @@ class Ledger:
 
     async def fire_due(self, shard: int, now: datetime, limit: int = 100) -> list[Fired]:
         """Handle the due timers of up to ``limit`` customers of ``shard`` (one pipeline)."""
+        return await self.fire(shard, await self.due_customers(shard, now, limit), now)
+
+    async def due_customers(self, shard: int, now: datetime, limit: int = 100) -> list[str]:
+        """Up to ``limit`` customers of ``shard`` whose timer is due at ``now``, earliest first."""
         k = self.keys(shard)
-        due = [
+        return [
             text(c) for c in await self.client.zrangebyscore(k.timers, "-inf", ms(now), 0, limit)
         ]
+
+    async def defer_timer(self, shard: int, customer_id: str, until: datetime) -> None:
+        """Move the customer's timer entry to ``until`` (if it still has one): a customer whose
+        fire script fails every time must not hold the shard's other timers."""
+        await self.client.zadd(self.keys(shard).timers, {customer_id: ms(until)}, xx=True)
+
+    async def fire(self, shard: int, due: Sequence[str], now: datetime) -> list[Fired]:
+        """Run the fire script of each customer of ``due`` at ``now`` (one pipeline)."""
+        k = self.keys(shard)
         if not due:
             return []
         args = [ms(now), self._retention_ms, *self.warning_day(now)]

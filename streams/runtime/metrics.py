@@ -29,6 +29,7 @@ class Metrics:
     relayed: Counter
     timer_lag_seconds: Gauge
     timers_fired: Counter
+    timer_failures: Counter
     points: Counter
     warnings_sent: Counter
     owned_partitions: Gauge
@@ -93,6 +94,12 @@ def create_metrics(registry: CollectorRegistry) -> Metrics:
         timers_fired=Counter(
             "bonus_timers_fired_total",
             "Customers whose due timers were handled.",
+            registry=registry,
+        ),
+        timer_failures=Counter(
+            "bonus_timer_failures_total",
+            "Customers whose timers failed the same way every time and were deferred.",
+            ["shard"],
             registry=registry,
         ),
         points=Counter(

@@ -8,9 +8,7 @@ import asyncio
 import logging
 from collections.abc import Iterable, Sequence
 
-from confluent_kafka import KafkaException
 from prometheus_client import CollectorRegistry
-from redis.exceptions import RedisError, ResponseError
 
 from schemas import InvalidEvent, Topic, topic_name
 from schemas.errors import ErrorCode
@@ -19,16 +17,16 @@ from streams.analytics.store import MetricsStore
 from streams.clock import Clock
 from streams.failpoints import Failpoints
 from streams.ledger import Ledger
-from streams.ledger.errors import ScriptError, StaleVersionError
 from streams.redis_clients import async_redis
 from streams.rules.model import RulesFile
 from streams.runtime.backpressure import OutboxGate
 from streams.runtime.dlq import InputMessage
+from streams.runtime.failures import deterministic
 from streams.runtime.fanout import Fanout, create_fanout_metrics
 from streams.runtime.metrics import Metrics, create_metrics
 from streams.runtime.ownership import Ownership
 from streams.runtime.processor import Processor
-from streams.runtime.producer import AsyncProducer, DeliveryError, producer_config
+from streams.runtime.producer import AsyncProducer, producer_config
 from streams.runtime.relay import Relay
 from streams.runtime.timers import Timers
 from streams.runtime.windows import WindowCloser
@@ -40,40 +38,6 @@ RETRY_FIRST, RETRY_MAX = 0.1, 5.0  # real seconds between attempts at one messag
 # Attempts that fail the same deterministic way before the batch is retried message by message
 # and a message that still fails alone is dead-lettered (see ``deterministic``).
 POISON_ATTEMPTS = 5
-# Replies of a Redis that is unwell, not of a bad request: also inside a script's error text
-# ("... script: <sha>, on @user_script:12."). The fault suite's injected script failure is a
-# crash, not a property of the input.
-_TRANSIENT = (
-    "BUSY",
-    "OOM",
-    "READONLY",
-    "LOADING",
-    "MASTERDOWN",
-    "TRYAGAIN",
-    "CLUSTERDOWN",
-    "NOREPLICAS",
-    "MOVED",
-    "ASK ",
-    "failpoint",
-)
-
-
-def deterministic(error: Exception) -> bool:
-    """Whether ``error`` will come back however often the same input is retried.
-
-    A ledger script's own check (``ledger: ...``) or a Lua runtime error depends only on the
-    input and the customer's record; a Python exception that is neither Redis' nor Kafka's nor
-    the network's is a bug met by this input. Everything else (connections, timeouts, ``BUSY``,
-    ``OOM``, a read-only replica, Kafka deliveries, a customer whose version kept moving) is
-    the infrastructure or contention and passes by itself.
-    """
-    if isinstance(error, ResponseError | ScriptError):
-        text = str(error)
-        if any(marker in text for marker in _TRANSIENT):
-            return False
-        return "ledger:" in text or "user_script" in text
-    transient = (RedisError, KafkaException, DeliveryError, StaleVersionError, OSError)
-    return not isinstance(error, transient)
 
 
 class Runtime:

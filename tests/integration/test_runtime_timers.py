@@ -6,11 +6,13 @@ from __future__ import annotations
 
 import asyncio
 import json
+from datetime import timedelta
 
 from prometheus_client import CollectorRegistry
 
 from schemas import Topic
 from streams.runtime.runtime import Runtime
+from streams.runtime.timers import DEFER
 from streams.settings import Settings
 from tests.integration.runtime_harness import HOUR, T0, ManualClock, purchase, read, running
 
@@ -90,3 +92,38 @@ def test_ownership_follows_assignments_and_keeps_loops_through_a_rebalance(
 
     seen = asyncio.run(scenario())
     assert seen == [frozenset(), frozenset({0, 2}), frozenset({0, 2}), frozenset({1, 3})]
+
+
+def test_a_customer_whose_timers_fail_every_time_is_deferred_and_the_shard_goes_on(
+    settings: Settings,
+) -> None:
+    # Mallory's record is corrupt after her purchase (a lot whose shape no name code resolves):
+    # her fire script fails every time. Her timer comes due first; her neighbours' still fire.
+    clock = ManualClock()
+
+    async def scenario() -> tuple[float, float | None, int]:
+        async with running(settings, clock) as runtime:
+            ledger = runtime.ledger
+            shard = ledger.shard_of("mallory")
+            others = [c for c in (f"n{i}" for i in range(200)) if ledger.shard_of(c) == shard][:3]
+            await ledger.apply(purchase("m1", "mallory"), clock.now())
+            clock.at = T0 + timedelta(minutes=1)
+            for n, customer in enumerate(others):
+                await ledger.apply(purchase(f"o{n}", customer), clock.now())
+            await runtime.redis.hset(ledger.keys(shard).customer("mallory"), "Lbroken", "zz,1,1")
+            clock.at = T0 + 2 * HOUR
+            await runtime.timers.fire_once(shard)
+            deferred = await runtime.redis.zscore(ledger.keys(shard).timers, "mallory")
+            failures = runtime.metrics.registry.get_sample_value(
+                "bonus_timer_failures_total", {"shard": str(shard)}
+            )
+            await runtime.relay.relay_once(shard)
+            left = len(await ledger.due_customers(shard, clock.now()))
+            return float(deferred or 0), failures, left
+
+    deferred, failures, left = asyncio.run(scenario())
+    assert deferred == (T0 + 2 * HOUR + DEFER).timestamp() * 1000
+    assert failures == 1
+    assert left == 0  # nothing is due any more: mallory waits for her deferred time
+    burns = [json.loads(m.value() or b"") for m in read(settings, Topic.BURNS, 3)]
+    assert len({b["customer_id"] for b in burns}) == 3

@@ -8,8 +8,8 @@ from confluent_kafka import KafkaException
 from redis.exceptions import BusyLoadingError, ConnectionError, ResponseError, TimeoutError
 
 from streams.ledger.errors import ScriptError, StaleVersionError
+from streams.runtime.failures import deterministic
 from streams.runtime.producer import DeliveryError
-from streams.runtime.runtime import deterministic
 
 
 @pytest.mark.parametrize(
