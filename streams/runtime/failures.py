@@ -14,9 +14,9 @@ from redis.exceptions import RedisError, ResponseError
 from streams.ledger.errors import ScriptError, StaleVersionError
 from streams.runtime.producer import DeliveryError
 
-# Replies of a Redis that is unwell, not of a bad request: also inside a script's error text
-# ("... script: <sha>, on @user_script:12."). The fault suite's injected script failure is a
-# crash, not a property of the input.
+# Replies of a Redis that is unwell or refuses this client (ACL), not of a bad request; also
+# inside a script's error text ("... script: <sha>, on @user_script:12."). The fault suite's
+# injected script failure is a crash, not a property of the input.
 _TRANSIENT = (
     "BUSY",
     "OOM",
@@ -28,6 +28,9 @@ _TRANSIENT = (
     "NOREPLICAS",
     "MOVED",
     "ASK ",
+    "NOPERM",
+    "NOAUTH",
+    "WRONGPASS",
     "failpoint",
 )
 

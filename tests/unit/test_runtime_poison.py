@@ -42,6 +42,10 @@ def test_the_same_input_fails_the_same_way(error: Exception) -> None:
         ),
         ScriptError("BUSY Redis is busy running a script. You can only call SCRIPT KILL"),
         StaleVersionError("the customer kept changing over 5 attempts"),
+        ScriptError(
+            "NOPERM this user has no permissions to access one of the keys used as "
+            "arguments script: 1f0e, on @user_script:97."
+        ),
         KafkaException("Local: Broker transport failure"),
         DeliveryError("message timed out"),
         OSError("network is unreachable"),
