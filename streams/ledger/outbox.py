@@ -128,8 +128,12 @@ def _balance(d: dict[str, Any]) -> OutputModel:
     next_expiry = None
     if "nx_at" in d:
         next_expiry = NextExpiry(points=int(d["nx_pts"]), at=from_ms(int(d["nx_at"])))
+    # The id covers the whole snapshot, not just (customer, version): a Redis that lost its
+    # last second (AOF everysec, a power loss) hands a version out again with other values, and
+    # that snapshot must not look like a repeat of the one already published.
+    state = (d["bal"], d["pend"], d["at"], d.get("nx_at", ""), d.get("nx_pts", ""))
     return BalanceSnapshot(
-        event_id=output_event_id("balance", d["c"], d["v"]),
+        event_id=output_event_id("balance", d["c"], d["v"], *state),
         customer_id=d["c"],
         balance=int(d["bal"]),
         pending=int(d["pend"]),
