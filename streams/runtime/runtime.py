@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 
 from prometheus_client import CollectorRegistry
 
@@ -38,6 +38,14 @@ RETRY_FIRST, RETRY_MAX = 0.1, 5.0  # real seconds between attempts at one messag
 # Attempts that fail the same deterministic way before the batch is retried message by message
 # and a message that still fails alone is dead-lettered (see ``deterministic``).
 POISON_ATTEMPTS = 5
+
+
+def retry_delays() -> Iterator[float]:
+    """Real seconds to wait before each next attempt: doubling from RETRY_FIRST to RETRY_MAX."""
+    delay = RETRY_FIRST
+    while True:
+        yield delay
+        delay = min(delay * 2, RETRY_MAX)
 
 
 class Runtime:
@@ -128,8 +136,8 @@ class Runtime:
         return await self._until_done(messages)
 
     async def _until_done(self, messages: Sequence[InputMessage]) -> list[str]:
-        delay = RETRY_FIRST
         poisoned = 0
+        delays = retry_delays()
         while True:
             try:
                 # A message's partition is its customer's shard (design decision 1).
@@ -137,7 +145,7 @@ class Runtime:
                     await self.gate.wait(partition)
                 return await self.processor.handle_batch(messages)
             except Exception as error:
-                first = messages[0]
+                first, delay = messages[0], next(delays)
                 log.exception(
                     "processing %s messages from %s[%s]@%s failed; retrying in %.1fs",
                     len(messages),
@@ -153,7 +161,6 @@ class Runtime:
                     # One by one, in order (a key's messages stay in order).
                     return [label for m in messages for label in await self._until_done([m])]
             await asyncio.sleep(delay)
-            delay = min(delay * 2, RETRY_MAX)
 
     async def _poisoned(self, message: InputMessage, error: Exception) -> str:
         """Dead-letter a message that fails alone the same way every time."""
@@ -161,15 +168,13 @@ class Runtime:
             ErrorCode.PROCESSING_FAILED,
             f"processing failed {POISON_ATTEMPTS} times: {type(error).__name__}: {error}"[:2000],
         )
-        delay = RETRY_FIRST
-        while True:
+        for delay in retry_delays():
             try:
                 await self.processor.dead_letters([(message, reason)])
                 break
             except Exception:
                 log.exception("dead letter of a failing message not delivered; retrying")
             await asyncio.sleep(delay)
-            delay = min(delay * 2, RETRY_MAX)
         self.metrics.events_consumed.labels(message.topic.value, "processing_failed").inc()
         return "processing_failed"
 

@@ -57,6 +57,13 @@ async def running(settings: Settings, clock: ManualClock) -> AsyncIterator[Runti
         await runtime.stop()
 
 
+async def corrupt(runtime: Runtime, customer: str) -> None:
+    """Break the customer's record: a lot whose shape no name code resolves, so every script
+    of the customer fails the same way ("ledger: unknown name code zz")."""
+    key = runtime.ledger.keys(runtime.ledger.shard_of(customer)).customer(customer)
+    await runtime.redis.hset(key, "Lbroken", "zz,1,1")
+
+
 def purchase(event_id: str, customer: str, amount: str = "100", at: datetime = T0) -> Purchase:
     """A Purchase."""
     return Purchase(

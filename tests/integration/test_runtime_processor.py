@@ -13,7 +13,7 @@ import redis
 from schemas import Topic, to_json_bytes, topic_name
 from streams.runtime.dlq import InputMessage
 from streams.settings import Settings
-from tests.integration.runtime_harness import ManualClock, purchase, read, running
+from tests.integration.runtime_harness import ManualClock, corrupt, purchase, read, running
 
 
 def message(settings: Settings, value: bytes | None, offset: int = 7) -> InputMessage:
@@ -94,10 +94,7 @@ def test_a_valid_event_that_fails_every_time_is_dead_lettered_and_the_batch_move
 
     async def scenario() -> tuple[list[str], list[str], float | None]:
         async with running(settings, ManualClock()) as runtime:
-            shard = runtime.ledger.shard_of("mallory")
-            await runtime.redis.hset(
-                runtime.ledger.keys(shard).customer("mallory"), "Lbroken", "zz,1,1"
-            )
+            await corrupt(runtime, "mallory")
             labels = await runtime.handle_batch(batch)
             again = [await runtime.processor.handle(m) for m in (batch[0], batch[2])]
             failed = runtime.metrics.registry.get_sample_value(

@@ -14,7 +14,15 @@ from schemas import Topic
 from streams.runtime.runtime import Runtime
 from streams.runtime.timers import DEFER
 from streams.settings import Settings
-from tests.integration.runtime_harness import HOUR, T0, ManualClock, purchase, read, running
+from tests.integration.runtime_harness import (
+    HOUR,
+    T0,
+    ManualClock,
+    corrupt,
+    purchase,
+    read,
+    running,
+)
 
 
 def gauge(registry: CollectorRegistry, name: str, shard: int) -> float | None:
@@ -110,7 +118,7 @@ def test_a_customer_whose_timers_fail_every_time_is_deferred_and_the_shard_goes_
             clock.at = T0 + timedelta(minutes=1)
             for n, customer in enumerate(others):
                 await ledger.apply(purchase(f"o{n}", customer), clock.now())
-            await runtime.redis.hset(ledger.keys(shard).customer("mallory"), "Lbroken", "zz,1,1")
+            await corrupt(runtime, "mallory")
             clock.at = T0 + 2 * HOUR
             await runtime.timers.fire_once(shard)
             deferred = await runtime.redis.zscore(ledger.keys(shard).timers, "mallory")
