@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import deque
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -70,20 +70,27 @@ class ScriptRun:
     args: list[Any]
 
 
-def parse_read(raw: Any, order_id: str | None, order_lots: bool = True) -> Seen:
-    """``(version, statistics, order record)`` from the reply of ``Ledger.queue_read``."""
+def parse_read(replies: Iterator[Any], order_id: str | None, order_lots: bool = True) -> Seen:
+    """``(version, statistics, order record)`` from the replies of ``Ledger.queue_read``,
+    taken from ``replies``: one, or two with an order (the record's, then its cold unit's)."""
+    raw = next(replies)
     if order_id is None or not order_lots:
         fields = [*STAT_FIELDS] if order_id is None else [*STAT_FIELDS, f"O{order_id}"]
         values = [None if v is None else text(v) for v in raw]
         read = dict(zip(fields, values, strict=True))
-        order = None
-        if order_id is not None:
-            found = {f: v for f, v in read.items() if v is not None}
-            order = StoredOrder.from_record(order_id, found)
-        return (*stats_from(read), order)
-    record = {text(f): text(v) for f, v in raw.items()}
-    version, stats = stats_from(dict(record))
-    return version, stats, StoredOrder.from_record(order_id, record)
+        if order_id is None:
+            return (*stats_from(read), None)
+        found = {f: v for f, v in read.items() if v is not None}
+        version, stats = stats_from(read)
+        order = StoredOrder.from_record(order_id, found)
+    else:
+        record = {text(f): text(v) for f, v in raw.items()}
+        version, stats = stats_from(dict(record))
+        order = StoredOrder.from_record(order_id, record)
+    cold = next(replies)
+    if order is None and cold is not None:
+        order = StoredOrder.from_cold(text(cold))
+    return version, stats, order
 
 
 async def run_scripts(ledger: Ledger, runs: Sequence[ScriptRun]) -> list[Any]:
@@ -190,6 +197,6 @@ async def _read(ledger: Ledger, calls: Sequence[Call]) -> list[Seen]:
             ledger.queue_read(pipe, call.customer_id, call.order_id, call.order_lots)
         raw = iter(await pipe.execute())
     return [
-        parse_read(next(raw), call.order_id, call.order_lots) if call.reads else NOT_READ
+        parse_read(raw, call.order_id, call.order_lots) if call.reads else NOT_READ
         for call in calls
     ]

@@ -177,6 +177,10 @@ from dataclasses import dataclass
 
 IDEMPOTENCY_TTL_SECONDS = 8 * 86_400
 
+# The most lots a customer record holds before the scripts move units into its cold tier (see
+# "Cold tier"); they move units until half of it is left. Sent with every request.
+HOT_LOTS = 256
+
 # MAX_RECORD_FIELDS (streams/limits.py): see "Limits" in the module docstring.
 
 # Buckets of each shard's customer index. A bucket stays a listpack while it has at most
@@ -235,6 +239,22 @@ class ShardKeys:
     def customer(self, customer_id: str) -> str:
         """A customer's record."""
         return f"{self.tag}:c:{customer_id}"
+
+    def cold_units(self, customer_id: str) -> str:
+        """A customer's cold units (see "Cold tier"; the scripts derive the name)."""
+        return f"{self.tag}:cu:{customer_id}"
+
+    def cold_wake(self, customer_id: str) -> str:
+        """When each of a customer's cold units comes back into its record."""
+        return f"{self.tag}:cw:{customer_id}"
+
+    def cold_expiry(self, customer_id: str) -> str:
+        """A customer's active outstanding cold lots by deadline."""
+        return f"{self.tag}:ce:{customer_id}"
+
+    def cold_pending(self, customer_id: str) -> str:
+        """A customer's pending outstanding cold lots by deadline."""
+        return f"{self.tag}:cp:{customer_id}"
 
     def idempotency(self, kind: str, event_id: str) -> str:
         """The idempotency record of one input event."""

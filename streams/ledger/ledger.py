@@ -36,7 +36,7 @@ from streams.ledger.errors import (
     ScriptError,
     StaleVersionError,
 )
-from streams.ledger.keys import IDEMPOTENCY_TTL_SECONDS, ShardKeys, check_prefix
+from streams.ledger.keys import HOT_LOTS, IDEMPOTENCY_TTL_SECONDS, ShardKeys, check_prefix
 from streams.ledger.outbox import OutboxEntry
 from streams.ledger.outcomes import (
     Fired,
@@ -72,6 +72,7 @@ class Ledger:
         idempotency_ttl_seconds: int = IDEMPOTENCY_TTL_SECONDS,
         max_attempts: int = 10,
         max_record_fields: int = MAX_RECORD_FIELDS,
+        hot_lots: int = HOT_LOTS,
         failpoints: Failpoints | None = None,
     ) -> None:
         if partitions <= 0:
@@ -86,6 +87,9 @@ class Ledger:
         if max_record_fields < 16:
             raise ValueError("max_record_fields must be at least 16")
         self._max_fields = max_record_fields
+        if hot_lots < 2:
+            raise ValueError("hot_lots must be at least 2")
+        self._hot_lots = hot_lots  # see "Cold tier" in streams/ledger/keys.py
         self._scripts: Scripts | None = None
         self._failpoints = failpoints  # test-only (streams.failpoints)
 
@@ -127,7 +131,7 @@ class Ledger:
         needs), read in O(1) instead of the whole record."""
         async with self.client.pipeline(transaction=False) as pipe:
             self.queue_read(pipe, customer_id, order_id, order_lots)
-            (raw,) = await pipe.execute()
+            raw = iter(await pipe.execute())
         return parse_read(raw, order_id, order_lots)
 
     def queue_read(
@@ -135,14 +139,21 @@ class Ledger:
     ) -> None:
         """Queue the read of :meth:`read_stats` on ``pipe`` (parse its reply with
         :func:`parse_read`), so that a batch reads many customers in one round trip."""
-        key = self.keys(self.shard_of(customer_id)).customer(customer_id)
+        k = self.keys(self.shard_of(customer_id))
+        key = k.customer(customer_id)
         if order_id is None:
             pipe.hmget(key, STAT_FIELDS)
-        elif not order_lots:
+            return
+        if not order_lots:
             pipe.hmget(key, [*STAT_FIELDS, f"O{order_id}"])
         else:
-            # The order's lots carry its ref: the whole (small, listpack) record in one read.
+            # The order's lots carry its ref: the whole record (at most ~HOT_LOTS lots, the rest
+            # is in the cold tier) in one read.
             pipe.hgetall(key)
+        # The order may be in the cold tier instead. Not atomic with the read above: the
+        # request says whether an order was seen, and the script answers ``stale`` (read
+        # again) when it finds otherwise.
+        pipe.hget(k.cold_units(customer_id), f"O{order_id}")
 
     def armed(self, request: dict[str, Any]) -> dict[str, Any]:
         """``request`` as sent to its script: with the test-only ``lua.before_write`` failpoint
@@ -231,6 +242,7 @@ class Ledger:
                 "expect": version,
                 "now": ms(now),
                 "wday": self.warning_day(now),
+                "hot": self._hot_lots,
                 "src": event.event_id,
                 "lots": [plan_request(p) for p in plans],
                 "maxf": self._max_fields,
@@ -244,7 +256,11 @@ class Ledger:
                     "p": ms(after.last_purchase_at),
                 }
                 amount = event.amount + (order.amount if order is not None else 0)
-                request["order"] = {"id": event.order_id, "amount": format(amount, "f")}
+                request["order"] = {
+                    "id": event.order_id,
+                    "amount": format(amount, "f"),
+                    "seen": order is not None,
+                }
             return request
 
         keys = self._keys(event.customer_id, kind, event.event_id)
@@ -272,6 +288,7 @@ class Ledger:
             "points": event.points,
             "now": ms(now),
             "wday": self.warning_day(now),
+            "hot": self._hot_lots,
         }
         keys = self._keys(event.customer_id, KIND_REDEMPTION, event.event_id)
         return Call(
@@ -295,10 +312,12 @@ class Ledger:
                 "expect": version,
                 "now": ms(now),
                 "wday": self.warning_day(now),
+                "hot": self._hot_lots,
                 "event": event.event_id,
                 "order": event.order_id,
                 "refunded": "0",
                 "targets": {},
+                "seen": order is not None,
             }
             if order is not None:
                 after = order.amount if event.amount is None else order.refunded + event.amount
@@ -359,6 +378,7 @@ class Ledger:
             "expect": version,
             "now": ms(now),
             "wday": self.warning_day(now),
+            "hot": self._hot_lots,
             "lot": plan_request(plan),
         }
 
@@ -407,7 +427,7 @@ class Ledger:
         k = self.keys(shard)
         if not due:
             return []
-        args = [ms(now), self._retention_ms, *self.warning_day(now)]
+        args = [ms(now), self._retention_ms, *self.warning_day(now), self._hot_lots]
         runs = [
             ScriptRun(
                 self.scripts.fire,
@@ -428,14 +448,21 @@ class Ledger:
     async def customer_view(self, customer_id: str, now: datetime) -> CustomerView | None:
         """Balance, pending points, next expiry and the active and pending lots; None if unknown."""
         k = self.keys(self.shard_of(customer_id))
-        async with self.client.pipeline(transaction=False) as pipe:
+        async with self.client.pipeline(transaction=True) as pipe:
             pipe.hgetall(k.customer(customer_id))
             pipe.hgetall(k.names)
-            record, names = await pipe.execute()
+            pipe.hgetall(k.cold_units(customer_id))
+            record, names, cold = await pipe.execute()
         if not record:
             return None
         fields = {text(f): text(v) for f, v in record.items()}
-        return build_view(customer_id, fields, {text(f): text(v) for f, v in names.items()}, now)
+        return build_view(
+            customer_id,
+            fields,
+            {text(f): text(v) for f, v in names.items()},
+            now,
+            {text(f): text(v) for f, v in cold.items()},
+        )
 
     async def read_outbox(self, shard: int, count: int = 500) -> list[OutboxEntry]:
         """The oldest ``count`` undelivered outbox entries of ``shard``, oldest first."""

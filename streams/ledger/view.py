@@ -4,7 +4,7 @@ evaluation, refunds and ``GET /customers/{id}``. Mirrors the packing in ``lua/li
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from decimal import Decimal
 from typing import Literal
@@ -13,6 +13,9 @@ from streams.core.model import CustomerStats
 from streams.ledger.codec import from_ms, to_ms
 
 RS = "\x1e"
+US = "\x1f"
+COLD_ORDER = "~"
+"""The ``order_ref`` of a lot whose order is in the cold tier (cold lots carry no ref)."""
 
 
 def b36(value: str) -> int:
@@ -91,9 +94,29 @@ def _lot_fields(packed: str) -> list[str]:
     return f + [""] * (10 - len(f))
 
 
-def stored_lots(fields: Mapping[str, str], names: Mapping[str, str]) -> list[StoredLot]:
-    """Every lot field of a customer record, outstanding or retained."""
-    return [StoredLot.parse(f[1:], v, names) for f, v in fields.items() if f.startswith("L")]
+def stored_lots(
+    fields: Mapping[str, str], names: Mapping[str, str], cold: Mapping[str, str] | None = None
+) -> list[StoredLot]:
+    """Every lot of a customer record, outstanding or retained, with those of its cold tier
+    (``cold``: the customer's cold units hash, see "Cold tier" in keys.py)."""
+    lots = [StoredLot.parse(f[1:], v, names) for f, v in fields.items() if f.startswith("L")]
+    for unit, value in (cold or {}).items():
+        if unit[:1] in ("O", "L"):
+            for k, (lot_id, packed) in enumerate(_cold_lots(value)):
+                lot = StoredLot.parse(lot_id, packed, names)
+                if unit.startswith("O"):
+                    lot = replace(lot, order_ref=COLD_ORDER, position=k)
+                lots.append(lot)
+    return lots
+
+
+def _cold_lots(unit: str) -> list[tuple[str, str]]:
+    """``(lot id, packed lot)`` of a cold unit ``head US id RS packed US ...``, in order."""
+    lots = []
+    for entry in unit.split(US)[1:]:
+        lot_id, packed = entry.split(RS, 1)
+        lots.append((lot_id, packed))
+    return lots
 
 
 def origin_code(shape: str, names: Mapping[str, str]) -> str | None:
@@ -129,6 +152,16 @@ class StoredOrder:
             lots=tuple((lot_id, orig, clawed) for _, lot_id, orig, clawed in sorted(mine)),
         )
 
+    @classmethod
+    def from_cold(cls, unit: str) -> StoredOrder:
+        """An order from its cold unit (``amount RS refunded`` then its lots, in order)."""
+        amount, _, refunded = unit.split(US, 1)[0].partition(RS)
+        lots = []
+        for lot_id, packed in _cold_lots(unit):
+            f = _lot_fields(packed)
+            lots.append((lot_id, b36(f[1]), b36(f[9] or "0")))
+        return cls(amount=Decimal(amount), refunded=Decimal(refunded or 0), lots=tuple(lots))
+
 
 @dataclass(frozen=True, slots=True)
 class LotView:
@@ -159,12 +192,16 @@ class CustomerView:
 
 
 def build_view(
-    customer_id: str, fields: dict[str, str], names: dict[str, str], now: datetime
+    customer_id: str,
+    fields: dict[str, str],
+    names: dict[str, str],
+    now: datetime,
+    cold: dict[str, str] | None = None,
 ) -> CustomerView:
-    """The view of a record at ``now``: lots past their deadline count for nothing, even if
-    the timer has not burned them yet."""
+    """The view of a record (and its cold tier) at ``now``: lots past their deadline count for
+    nothing, even if the timer has not burned them yet."""
     lots: list[LotView] = []
-    for lot in stored_lots(fields, names):
+    for lot in stored_lots(fields, names, cold):
         if lot.points <= 0 or lot.expires_at <= now:
             continue
         origin = names.get(f"#{origin_code(lot.shape, names)}", "?:?")

@@ -13,6 +13,7 @@ from typing import Any, TypeVar
 from schemas.inputs import AppInstall, CampaignLaunch, Purchase, RedemptionRequest, Refund
 from schemas.outputs import OutputModel
 from streams.ledger import Ledger, OutboxEntry, render
+from streams.ledger.keys import HOT_LOTS
 from streams.redis_clients import AsyncClient
 from streams.rules.loader import parse_rules
 from streams.rules.model import RulesFile
@@ -103,13 +104,16 @@ def open_harness(
     partitions: int = 4,
     rules_file: RulesFile | None = None,
     cluster: bool | None = None,
+    hot_lots: int = HOT_LOTS,
 ) -> Iterator[Harness]:
     """A harness (on :func:`rules` unless given others) whose keys are deleted afterwards;
     ``cluster`` None: a cluster client if ``BONUS_REDIS_CLUSTER`` says so."""
     with asyncio.Runner() as runner:
         client = async_client(redis_url, cluster)
         chosen = rules_file if rules_file is not None else rules()
-        ledger = Ledger(client, prefix=key_prefix, partitions=partitions, rules=chosen)
+        ledger = Ledger(
+            client, prefix=key_prefix, partitions=partitions, rules=chosen, hot_lots=hot_lots
+        )
         runner.run(ledger.start())
         try:
             yield Harness(runner, client, ledger)

@@ -1,8 +1,8 @@
 """A customer hammered with 10,000 events in a burst does not starve the other customers of its
-shard. Through the ledger (real Redis): its record stops growing at the cap, every one of its
-events is applied or refused with a code, and a neighbour on the same shard, on its own
-connection, keeps getting answers in milliseconds meanwhile. Through the worker's batches (real
-Redis and Kafka): the partition moves on batch by batch, each batch bounded."""
+shard. Through the ledger (real Redis): its record stays near ``HOT_LOTS`` lots (the rest go to
+its cold tier), every one of its events is applied, and a neighbour on the same shard, on its
+own connection, keeps getting answers in milliseconds meanwhile. Through the worker's batches
+(real Redis and Kafka): the partition moves on batch by batch, each batch bounded."""
 
 from __future__ import annotations
 
@@ -17,8 +17,8 @@ from redis.asyncio import Redis
 from schemas import Topic, to_json_bytes, topic_name
 from streams.ledger import Accrued, Ledger, LotLimit, Redeemed
 from streams.ledger.codec import text
+from streams.ledger.keys import HOT_LOTS
 from streams.ledger.view import totals_from
-from streams.limits import MAX_RECORD_FIELDS
 from streams.partitioning import partition_for
 from streams.runtime.batching import BATCH_MAX
 from streams.runtime.dlq import InputMessage
@@ -78,7 +78,7 @@ async def burst(redis_url: str, prefix: str) -> None:
             if isinstance(outcome, Accrued):
                 accrued += sum(points for _, points in outcome.lots)
             else:
-                assert isinstance(outcome, LotLimit | Redeemed), outcome
+                assert isinstance(outcome, Redeemed), outcome
         done.set()
 
     async def neighbour_loop() -> None:
@@ -96,15 +96,20 @@ async def burst(redis_url: str, prefix: str) -> None:
         key = ledger.keys(ledger.shard_of(hammered)).customer(hammered)
         fields = int(await hammer_client.hlen(key))
         record = {text(k): text(v) for k, v in (await hammer_client.hgetall(key)).items()}
+        view = await ledger.customer_view(hammered, T0)
     finally:
         await side_client.aclose()
         await _cleanup(hammer_client, prefix)
 
     assert sum(outcomes.values()) == BURST
-    assert outcomes["LotLimit"] > 0  # the record reached the cap...
-    assert fields <= MAX_RECORD_FIELDS  # ...and never grew past it
-    # Nothing silently dropped: every point accrued is in the record's totals.
-    assert totals_from(record)["accrued"] == accrued
+    assert outcomes["LotLimit"] == 0  # nothing refused: the cold tier holds what the record won't
+    assert fields <= 2 * HOT_LOTS  # lots, their orders and a few per-customer fields
+    # Nothing silently dropped: every point accrued is in the totals and, less what was
+    # redeemed, in the balance (the cold tier's lots included).
+    totals = totals_from(record)
+    assert totals["accrued"] == accrued
+    assert view is not None
+    assert view.balance + view.pending == accrued - totals["redeemed"]
     late = [c * 1000 for c in costs[-1000:]]
     ms = [w * 1000 for w in waits]
     log.info(
@@ -170,6 +175,8 @@ def test_a_hammered_customer_through_the_worker_holds_its_partition_batch_by_bat
 
     labels, durations, total = asyncio.run(scenario())
     assert sum(labels.values()) == len(messages)
+    # The harness' rule makes lots that expire within the hour: nothing may go cold that soon
+    # (keys.py "Cold tier"), so here the record does reach its cap and refuses the rest.
     assert labels["lot_limit"] > 0
     assert set(labels) == {"accrued", "lot_limit"}
     ms = [d * 1000 for d in durations]

@@ -25,6 +25,7 @@ from streams.core.segments import apply_purchase
 from streams.core.warnings import WarnableLot, WarningTally, calendar_day, fire_due_warnings
 from streams.ledger import ClawedBack, Conflict, Duplicate, Redeemed
 from streams.ledger.codec import text
+from streams.ledger.keys import HOT_LOTS
 from streams.ledger.view import origin_code, stored_lots
 from streams.rules.model import RulesFile
 from tests.integration.ledger_harness import (
@@ -267,6 +268,42 @@ operations = st.one_of(
 def test_ledger_matches_the_reference_model(
     redis_url: str, key_prefix: str, ops: list[Any], per_day: int, zone: str
 ) -> None:
+    run_against_model(redis_url, key_prefix, ops, per_day, zone, HOT_LOTS)
+
+
+@settings(
+    max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    # More purchases: about half the examples then move units out (and back) at least once.
+    ops=st.lists(st.one_of(purchases, purchases, operations), min_size=8, max_size=40),
+    per_day=st.sampled_from([1, 2]),
+    zone=st.sampled_from(["UTC", "Europe/Moscow"]),
+)
+def test_the_cold_tier_changes_nothing_the_model_sees(
+    redis_url: str, key_prefix: str, ops: list[Any], per_day: int, zone: str
+) -> None:
+    # Records of more than 2 lots move units into their cold tier (keys.py "Cold tier"): the
+    # same reference model must hold, every read of the view and stored lots included.
+    run_against_model(redis_url, key_prefix, ops, per_day, zone, hot_lots=2)
+
+
+def test_the_cold_tier_is_used_and_matches_the_model(redis_url: str, key_prefix: str) -> None:
+    # A fixed history that moves units out and back (redemptions pull them, refunds find their
+    # orders, timers wake them to warn and burn), checked against the model at every step.
+    ops: list[Any] = [("purchase", "ann", 1500, False, timedelta(0)) for _ in range(6)]
+    ops += [("advance", timedelta(hours=24)), ("redeem", "ann", 60)]
+    ops += [("purchase", "ann", 2500, True, timedelta(0)) for _ in range(4)]
+    ops += [("refund", "ann", 1, None), ("refund", "ann", 7, "1000"), ("redeem", "ann", 500)]
+    ops += [("advance", timedelta(hours=h)) for h in (72, 168, 168, 168, 168)]
+    assert run_against_model(redis_url, key_prefix, ops, 1, "UTC", hot_lots=2) > 0
+
+
+def run_against_model(
+    redis_url: str, key_prefix: str, ops: list[Any], per_day: int, zone: str, hot_lots: int
+) -> int:
+    """Apply ``ops`` to the ledger and to the model, comparing after every step; returns after
+    how many steps some customer had units in its cold tier."""
     prefix = f"{key_prefix}{uuid.uuid4().hex[:6]}:"
     chosen = rules(max_warnings_per_day=per_day, timezone=ZoneInfo(zone))
     model = Model(chosen)
@@ -274,7 +311,8 @@ def test_ledger_matches_the_reference_model(
     history: list[Event] = []
     versions: Counter[str] = Counter()
     last_snapshot: dict[str, tuple[int, int]] = {}
-    with open_harness(redis_url, prefix, partitions=2, rules_file=chosen) as h:
+    cold_steps = 0
+    with open_harness(redis_url, prefix, partitions=2, rules_file=chosen, hot_lots=hot_lots) as h:
         for step, op in enumerate(ops):
             model.out = []
             kind = op[0]
@@ -338,13 +376,18 @@ def test_ledger_matches_the_reference_model(
                 # Every due timer fired: activations and burns were announced.
                 for who, c in model.customers.items():
                     assert last_snapshot.get(who, (0, 0)) == c.balance(now), (step, who)
-            for who, c in model.customers.items():
+            cold = [
                 _check_customer(h, who, c, now, [s for s in snapshots if s[0] == who])
+                for who, c in model.customers.items()
+            ]
+            cold_steps += any(cold)
+    return cold_steps
 
 
 def _check_customer(
     h: Harness, who: str, c: Customer, now: datetime, snapshots: list[tuple[str, int, int, int]]
-) -> None:
+) -> bool:
+    """Compare a customer's view and stored lots with the model; has it a cold tier?"""
     view = h.run(h.ledger.customer_view(who, now))
     expected = sorted(
         (i, lot.left, "active" if lot.act <= now else "pending")
@@ -355,7 +398,7 @@ def _check_customer(
     if view is None:
         assert expected == []
         assert not c.totals
-        return
+        return False
     assert sorted((x.lot_id, x.points, x.status) for x in view.lots) == expected
     assert (view.balance, view.pending) == (balance, pending)
     assert {k: v for k, v in view.totals.items() if v} == {k: v for k, v in c.totals.items() if v}
@@ -365,7 +408,8 @@ def _check_customer(
     keys = h.ledger.keys(h.ledger.shard_of(who))
     record = h.run(h.client.hgetall(keys.customer(who)))
     names = {text(f): text(v) for f, v in h.run(h.client.hgetall(keys.names)).items()}
-    lots = stored_lots({text(f): text(v) for f, v in record.items()}, names)
+    cold = {text(f): text(v) for f, v in h.run(h.client.hgetall(keys.cold_units(who))).items()}
+    lots = stored_lots({text(f): text(v) for f, v in record.items()}, names, cold)
     stored = [lot.points for lot in lots]
     assert all(points >= 0 for points in stored)
     # A lot with nothing left is kept only for its order (refunds) or its rule's cap.
@@ -376,6 +420,7 @@ def _check_customer(
             assert f"#{origin_code(lot.shape, names)}" in names
     t = view.totals
     assert t["accrued"] == t["redeemed"] + t["burned"] + t["clawed_back"] + sum(stored)
+    return bool(cold)
 
 
 def _changed(event: Event) -> Event:

@@ -3,8 +3,9 @@
 -- statistics and its order record (for refunds).
 -- KEYS: customer hash, shard timers, shard outbox, shard names, idempotency key, the
 -- customer's bucket of the shard's customer index.
--- ARGV[1]: JSON {digest, ttl, ret, customer, expect, now, src, stats?, order?, lots = [plan...],
---   maxf? (the record's field cap, see over_limit)}
+-- ARGV[1]: JSON {digest, ttl, ret, customer, expect, now, src, stats?, order? = {id, amount,
+--   seen (the caller found the order)}, lots = [plan...], maxf? (the record's field cap, see
+--   over_limit), hot? (HOT)}
 --   and wday = [max warnings per day, start of now's day, of the next] (warning_cap).
 local ckey, tkey, xkey, ikey = KEYS[1], KEYS[2], KEYS[3], KEYS[5]
 NAMES = KEYS[4]
@@ -32,8 +33,12 @@ if req.order then
   need_str(req.order.amount, 'order amount')
 end
 
-local st = load(ckey, req.ret)
+local st = load(ckey, req.ret, now)
 st.customer = req.customer
+if req.order then
+  local moved = order_moved(st, req.order.id, req.order.seen)
+  if moved then return moved end
+end
 local made, skipped = {}, {}
 for _, p in ipairs(req.lots) do
   local lot, why = make_lot(st, p, req.src)

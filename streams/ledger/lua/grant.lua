@@ -4,7 +4,7 @@
 -- duplicate, the same event_id with another payload a conflict, another launch of the campaign
 -- a no-op.
 -- KEYS: customer hash, shard timers, shard outbox, shard names, the customer's index bucket.
--- ARGV[1]: JSON {digest, ret, event, customer, expect, now, lot = plan}.
+-- ARGV[1]: JSON {digest, ret, event, customer, expect, now, lot = plan, hot? (HOT)}.
 --   and wday = [max warnings per day, start of now's day, of the next] (warning_cap).
 local ckey, tkey, xkey = KEYS[1], KEYS[2], KEYS[3]
 NAMES = KEYS[4]
@@ -36,7 +36,7 @@ need_str(req.digest, 'digest')
 check_plan(p)
 if string.sub(p.origin, 1, 2) ~= 'c:' then error('ledger: a grant is a campaign lot') end
 
-local st = load(ckey, req.ret)
+local st = load(ckey, req.ret, now)
 st.customer = req.customer
 p.once = true
 p.marker = tag .. RS .. req.digest

@@ -9,6 +9,18 @@
 local RS, US = '\30', '\31'
 local DIG = '0123456789abcdefghijklmnopqrstuvwxyz'
 
+-- The cold tier (keys.py, "Cold tier"): a customer record holding more than HOT lots moves
+-- whole units (an order with its lots, or a lot of no order) that nothing will concern for a
+-- while into keys of their own, so that an event reads only the hot record and the cold lots
+-- it needs. HOT comes with each request (nil: this call demotes nothing). A cold unit wakes
+-- (comes back into the record) MARGIN before its next action; every call brings back all
+-- units already due and up to EARLY of those waking ahead of time.
+local HOT = nil
+local MARGIN = 3600000
+local EARLY = 256
+local PAD = 9 -- digits of issued_at (b36 ms) in a member of the cold expiry index
+local promote -- function(st, unit id), defined with the cold tier below
+
 local function I(n)
   return string.format('%d', n)
 end
@@ -246,8 +258,18 @@ end
 
 local function by_k(a, b) return a.k < b.k end
 
+-- The cold keys of a customer record "P{s7}:c:<id>": units "P{s7}:cu:<id>", wake times
+-- "P{s7}:cw:<id>", outstanding cold lots by expiry, active "P{s7}:ce:<id>" and pending
+-- "P{s7}:cp:<id>" (same hash tag).
+local function cold_keys(ckey)
+  local i = string.find(ckey, '}', 1, true)
+  local tag, id = string.sub(ckey, 1, i), string.sub(ckey, i + 4)
+  return {u = tag .. ':cu:' .. id, w = tag .. ':cw:' .. id, e = tag .. ':ce:' .. id,
+          p = tag .. ':cp:' .. id}
+end
+
 -- The customer's whole state (one HGETALL) plus the pending writes of this script.
-local function load(ckey, ret)
+local function load(ckey, ret, now)
   local st = {key = ckey, meta = {}, lots = {}, byid = {}, orders = {}, put = {}, del = {},
               out = {}, changed = false, touched = false, ret = need_int(ret, 'order retention')}
   local raw = redis.call('HGETALL', ckey)
@@ -283,6 +305,18 @@ local function load(ckey, ret)
     end
   end
   st.exists = #raw > 0
+  if st.meta.C then
+    -- Units due (their action is at most `now`) all come back; of those waking ahead of
+    -- time, up to EARLY (the rest keep the timer due: the next call takes more).
+    local cold = cold_keys(ckey)
+    for _, uid in ipairs(redis.call('ZRANGEBYSCORE', cold.w, '-inf', I(now - MARGIN))) do
+      promote(st, uid)
+    end
+    for _, uid in ipairs(redis.call('ZRANGEBYSCORE', cold.w, '(' .. I(now - MARGIN), I(now),
+                                    'LIMIT', 0, EARLY)) do
+      promote(st, uid)
+    end
+  end
   return st
 end
 
@@ -334,9 +368,76 @@ end
 local function live(st, now)
   local out = {}
   for _, lot in ipairs(st.lots) do
-    if not lot.gone and lot.rem > 0 and lot.exp > now then out[#out + 1] = lot end
+    if not lot.gone and not lot.demoted and lot.rem > 0 and lot.exp > now then
+      out[#out + 1] = lot
+    end
   end
   return out
+end
+
+-- The customer's cold tier as this call sees it: "C" = units,points,pending (b36: cold units,
+-- points of their active and of their pending lots; a lot stays as it went, active or
+-- pending, while cold, as it wakes before it activates), and what this call moved (written by
+-- finish()). Members and sums of units brought back are removed; of units moved out, added.
+local function cold_of(st)
+  if st.cold then return st.cold end
+  local f = split(st.meta.C or '', ',')
+  local c = cold_keys(st.key)
+  c.units, c.points, c.pend = opt(f[1], 0, d36), opt(f[2], 0, d36), opt(f[3], 0, d36)
+  c.back, c.gone_l, c.gone_e, c.gone_p, c.esum, c.out = {}, {}, {}, {}, {}, {}
+  c.dirty = false
+  st.cold = c
+  return c
+end
+
+-- Has the record a cold tier (before this call's writes)?
+local function has_cold(st)
+  return st.meta.C ~= nil or st.cold ~= nil
+end
+
+-- A lot's member of the cold expiry index: issued_at (b36 ms, PAD digits) then its id, so
+-- that (score, member) order is the redemption order (expires_at, issued_at, lot id).
+local function emember(lot)
+  local iss = b36(lot.iss)
+  return string.rep('0', PAD - #iss) .. iss .. lot.id
+end
+
+-- The earliest deadline of the outstanding cold lots and the points due at it, or nil.
+local function cold_head(st)
+  local c = cold_of(st)
+  local pos = 0
+  while c.points > 0 do
+    local r = redis.call('ZRANGE', c.e, pos, pos + 63, 'WITHSCORES')
+    if #r == 0 then return nil end
+    for i = 1, #r, 2 do
+      if not c.gone_e[r[i]] then
+        local at = tonumber(r[i + 1])
+        return at, tonumber(redis.call('HGET', c.u, 'e' .. t36(at)) or '0') + (c.esum[at] or 0)
+      end
+    end
+    pos = pos + 64
+  end
+  return nil
+end
+
+-- Is lot `id` in the cold tier (and not brought back by this call)?
+local function cold_has(st, id)
+  if not has_cold(st) then return false end
+  local c = cold_of(st)
+  return not c.gone_l[id] and redis.call('HEXISTS', c.u, 'l' .. id) == 1
+end
+
+-- Bring back the cold units of every outstanding cold lot with expires_at <= `upto`.
+local function promote_expiring(st, upto)
+  if not has_cold(st) then return end
+  local c = cold_of(st)
+  for _, index in ipairs({{c.e, c.gone_e}, {c.p, c.gone_p}}) do
+    for _, m in ipairs(redis.call('ZRANGEBYSCORE', index[1], '-inf', I(upto))) do
+      if not index[2][m] then
+        promote(st, redis.call('HGET', c.u, 'l' .. string.sub(m, PAD + 1)))
+      end
+    end
+  end
 end
 
 local function balances(st, now)
@@ -349,6 +450,13 @@ local function balances(st, now)
     else
       pend = pend + lot.rem
     end
+  end
+  if has_cold(st) then
+    local c = cold_of(st)
+    bal, pend = bal + c.points, pend + c.pend
+    local at, pts = cold_head(st)
+    if at and (nx_at == nil or at < nx_at) then nx_at, nx_pts = at, pts
+    elseif at and at == nx_at then nx_pts = nx_pts + pts end
   end
   return bal, pend, nx_at, nx_pts
 end
@@ -422,6 +530,8 @@ local function due_groups(st, now)
       end
     end
     if tw == nil then return groups end
+    -- The group covers cold lots too: bring back those it can cover.
+    promote_expiring(st, tw.coal)
     local g = {lead = tw.lead, trig = tl, lots = {}}
     for _, lot in ipairs(live(st, now)) do
       if lot.exp <= tw.coal and not lot.warned[tw.lead] then
@@ -524,13 +634,21 @@ local function advance(st, now)
   end
 end
 
--- A new order record, with the smallest ref none of the customer's orders uses.
+-- A ref for a new order record (or one brought back from the cold tier): the smallest none
+-- of the customer's orders uses, nor one given out earlier in this call.
+local function fresh_ref(st)
+  if not st.refs then
+    st.refs, st.ref_n = {}, 0
+    for _, order in pairs(st.orders) do st.refs[order.ref] = true end
+  end
+  while st.refs[b36(st.ref_n)] do st.ref_n = st.ref_n + 1 end
+  local ref = b36(st.ref_n)
+  st.refs[ref] = true
+  return ref
+end
+
 local function new_order(st)
-  local used = {}
-  for _, order in pairs(st.orders) do used[order.ref] = true end
-  local n = 0
-  while used[b36(n)] do n = n + 1 end
-  return {ref = b36(n), refunded = '0', deadline = 0, lots = {}}
+  return {ref = fresh_ref(st), refunded = '0', deadline = 0, lots = {}}
 end
 
 local function put_order(st, oid, order)
@@ -538,6 +656,211 @@ local function put_order(st, oid, order)
   st.put['O' .. oid] = pack_order(order)
   st.del['O' .. oid] = nil
   st.touched = true
+end
+
+-- Bring a cold unit back into the record (in memory; finish() writes): its lots, and for an
+-- order its record under a fresh ref, its lots in their order. Cold units are packed as
+-- "<amount RS refunded, or '' for a lot of no order>" then, per lot, US "<id> RS <packed lot>"
+-- (without ref: the unit lists them in order).
+promote = function(st, uid)
+  local c = cold_of(st)
+  if c.back[uid] then return end
+  local raw = redis.call('HGET', c.u, uid)
+  if not raw then error('ledger: the cold unit ' .. uid .. ' is missing') end
+  c.back[uid], c.units, c.dirty = true, c.units - 1, true
+  local parts = split(raw, US)
+  local order = nil
+  if string.sub(uid, 1, 1) == 'O' then
+    local h = split(parts[1], RS)
+    order = new_order(st)
+    order.amount, order.refunded = h[1], (h[2] or '') ~= '' and h[2] or '0'
+  end
+  for i = 2, #parts do
+    local e = split(parts[i], RS)
+    local lot = unpack_lot(e[1], e[2])
+    st.lots[#st.lots + 1] = lot
+    st.byid[lot.id] = lot
+    save_lot(lot, st)
+    c.gone_l[lot.id] = true
+    if lot.rem > 0 then
+      local m = emember(lot)
+      if redis.call('ZSCORE', c.p, m) then
+        c.gone_p[m] = true
+        c.pend = c.pend - lot.rem
+      else
+        c.gone_e[m] = true
+        c.esum[lot.exp] = (c.esum[lot.exp] or 0) - lot.rem
+        c.points = c.points - lot.rem
+      end
+    end
+    if order then
+      lot.oref, lot.k = order.ref, i - 2
+      order.lots[#order.lots + 1] = lot
+      if lot.exp + st.ret > order.deadline then order.deadline = lot.exp + st.ret end
+    end
+  end
+  if order then put_order(st, string.sub(uid, 2), order) end
+end
+
+-- The order `oid`, brought back from the cold tier if it is there; nil if the customer has none.
+local function find_order(st, oid)
+  if not st.orders[oid] and has_cold(st) then
+    local c = cold_of(st)
+    if not c.back['O' .. oid] and redis.call('HEXISTS', c.u, 'O' .. oid) == 1 then
+      promote(st, 'O' .. oid)
+    end
+  end
+  return st.orders[oid]
+end
+
+-- The 'stale' reply when the caller's read of order `oid` (req.seen: found or not) disagrees
+-- with what the script finds (the order moved between the record and its cold tier, or expired,
+-- after the read), else nil.
+local function order_moved(st, oid, seen)
+  if (find_order(st, oid) ~= nil) == (seen == true) then return nil end
+  return cjson.encode({status = 'stale', version = I(meta_int(st, 'v'))})
+end
+
+-- A redemption of `want` points takes lots in (expires_at, issued_at, lot id) order: bring
+-- back cold lots in that order until the lots at or before the last one brought back hold
+-- `want` active points (the cold expiry index is in that order; every hot lot is loaded).
+local function pull_cold(st, now, want)
+  if not has_cold(st) then return end
+  local c = cold_of(st)
+  local pos = 0
+  while true do
+    local r = redis.call('ZRANGE', c.e, pos, pos + 127, 'WITHSCORES')
+    if #r == 0 then return end
+    for i = 1, #r, 2 do
+      if not c.gone_e[r[i]] then
+        promote(st, redis.call('HGET', c.u, 'l' .. string.sub(r[i], PAD + 1)))
+      end
+    end
+    local m = r[#r - 1]
+    local last = {exp = tonumber(r[#r]), iss = d36(string.sub(m, 1, PAD)),
+                  id = string.sub(m, PAD + 1)}
+    local sum = 0
+    for _, lot in ipairs(live(st, now)) do
+      if lot.act <= now and not by_deadline(last, lot) then sum = sum + lot.rem end
+    end
+    if sum >= want then return end
+    pos = pos + 128
+  end
+end
+
+-- When a unit (an order's lots, or one lot of no order) may go cold: MARGIN before its next
+-- action (an activation, a warning, a burn, the order's expiry), or nil if it must stay: a lot
+-- that counts toward a cap, or something due within MARGIN.
+local function unit_wake(lots, order, now)
+  local t = order and order.deadline or nil
+  for _, lot in ipairs(lots) do
+    if lot.gone or lot.capped or lot.iss < 0 or lot.iss >= 36 ^ PAD then return nil end
+    if lot.rem > 0 then
+      if lot.exp <= now then return nil end
+      if t == nil or lot.exp < t then t = lot.exp end
+      if lot.act > now and lot.act < t then t = lot.act end
+      for _, w in ipairs(lot.w) do
+        if not lot.warned[w.lead] then
+          local at = w.due <= now and WCAP.d1 or w.due
+          if at < t then t = at end
+        end
+      end
+    end
+  end
+  if t == nil or t - MARGIN <= now then return nil end
+  return t - MARGIN
+end
+
+local function later_wake(a, b)
+  if a.wake ~= b.wake then return a.wake > b.wake end
+  return bytes_lt(a.uid, b.uid)
+end
+
+-- With more than HOT lots in the record, move the units that wake last into the cold tier
+-- (in memory; finish() writes) until HOT / 2 lots are left, or no unit may go.
+local function demote(st, now)
+  if HOT == nil then return end
+  local n = 0
+  for _, lot in ipairs(st.lots) do if not lot.gone then n = n + 1 end end
+  if n <= HOT then return end
+  local units = {}
+  for oid, order in pairs(st.orders) do
+    local wake = unit_wake(order.lots, order, now)
+    if wake then units[#units + 1] = {uid = 'O' .. oid, oid = oid, lots = order.lots, wake = wake} end
+  end
+  for _, lot in ipairs(st.lots) do
+    if not lot.gone and not lot.oref then
+      local wake = unit_wake({lot}, nil, now)
+      if wake then units[#units + 1] = {uid = 'L' .. lot.id, lots = {lot}, wake = wake} end
+    end
+  end
+  table.sort(units, later_wake)
+  local c = cold_of(st)
+  for _, u in ipairs(units) do
+    if n <= HOT / 2 then break end
+    local head = ''
+    if u.oid then
+      local order = st.orders[u.oid]
+      head = order.amount .. RS .. (order.refunded == '0' and '' or order.refunded)
+      st.orders[u.oid] = nil
+      st.put['O' .. u.oid] = nil
+      st.del['O' .. u.oid] = true
+    end
+    local parts = {head}
+    for _, lot in ipairs(u.lots) do
+      local oref = lot.oref
+      lot.oref = nil
+      parts[#parts + 1] = lot.id .. RS .. pack_lot(lot)
+      lot.oref, lot.demoted = oref, true
+      n = n - 1
+      if lot.rem > 0 and lot.act > now then
+        c.pend = c.pend + lot.rem
+      elseif lot.rem > 0 then
+        c.esum[lot.exp] = (c.esum[lot.exp] or 0) + lot.rem
+        c.points = c.points + lot.rem
+      end
+    end
+    c.out[#c.out + 1] = {uid = u.uid, packed = table.concat(parts, US), wake = u.wake,
+                         lots = u.lots, now = now}
+    c.units, c.dirty, st.touched = c.units + 1, true, true
+  end
+end
+
+-- Write what this call moved between the record and its cold tier: removals first (a unit
+-- brought back and moved out again in one call is removed, then added).
+local function write_cold(c)
+  local del_u, del_w = {}, {}
+  for uid in pairs(c.back) do
+    del_u[#del_u + 1] = uid
+    del_w[#del_w + 1] = uid
+  end
+  for id in pairs(c.gone_l) do del_u[#del_u + 1] = 'l' .. id end
+  local del_e, del_p = {}, {}
+  for m in pairs(c.gone_e) do del_e[#del_e + 1] = m end
+  for m in pairs(c.gone_p) do del_p[#del_p + 1] = m end
+  for _, d in ipairs({{'HDEL', c.u, del_u}, {'ZREM', c.w, del_w}, {'ZREM', c.e, del_e},
+                      {'ZREM', c.p, del_p}}) do
+    local list = d[3]
+    for i = 1, #list, 200 do redis.call(d[1], d[2], unpack(list, i, math.min(i + 199, #list))) end
+  end
+  for _, u in ipairs(c.out) do
+    local fields = {u.uid, u.packed}
+    for _, lot in ipairs(u.lots) do
+      fields[#fields + 1] = 'l' .. lot.id
+      fields[#fields + 1] = u.uid
+      if lot.rem > 0 then
+        redis.call('ZADD', lot.act > u.now and c.p or c.e, I(lot.exp), emember(lot))
+      end
+    end
+    redis.call('HSET', c.u, unpack(fields))
+    redis.call('ZADD', c.w, I(u.wake), u.uid)
+  end
+  for exp, delta in pairs(c.esum) do
+    if delta ~= 0 then
+      local field = 'e' .. t36(exp)
+      if redis.call('HINCRBY', c.u, field, I(delta)) == 0 then redis.call('HDEL', c.u, field) end
+    end
+  end
 end
 
 local function next_timer(st, now)
@@ -672,12 +995,21 @@ local function finish(st, now, tkey, xkey)
     if nx_at then snap.nx_at = I(nx_at); snap.nx_pts = I(nx_pts) end
     emit(st, 'balance', snap)
   end
+  demote(st, now)
+  local c = st.cold
+  if c and c.dirty then
+    if c.units > 0 then
+      set_meta(st, 'C', b36(c.units) .. ',' .. b36(c.points) .. ',' .. b36(c.pend))
+    else
+      st.meta.C, st.put.C, st.del.C, st.touched = nil, nil, true, true
+    end
+  end
   local puts, dels = {}, {}
   if st.touched then
     if tonumber(st.meta.s or '0') < now then set_meta(st, 's', I(now)) end
     pack_meta(st)
     for _, lot in ipairs(st.lots) do
-      if lot.gone then st.del['L' .. lot.id] = true
+      if lot.gone or lot.demoted then st.del['L' .. lot.id] = true
       elseif lot.dirty then st.put['L' .. lot.id] = pack_lot(lot) end
     end
     for f, val in pairs(st.put) do
@@ -700,6 +1032,11 @@ local function finish(st, now, tkey, xkey)
   end
   if st.touched and INDEX and not st.exists then
     redis.call('HSETNX', INDEX, st.customer, t36(now))
+  end
+  if c and c.dirty then write_cold(c) end
+  if st.meta.C then
+    local head = redis.call('ZRANGE', cold_keys(st.key).w, 0, 0, 'WITHSCORES')
+    if head[2] and (t == nil or tonumber(head[2]) < t) then t = tonumber(head[2]) end
   end
   if t then redis.call('ZADD', tkey, t, st.customer) else redis.call('ZREM', tkey, st.customer) end
   for _, entry in ipairs(st.out) do
@@ -751,6 +1088,7 @@ local function request_now(req)
   local now = need_int(req.now, 'now')
   WCAP = warning_cap(req.wday, now)
   FAIL = req.fail
+  if req.hot ~= nil then HOT = need_int(req.hot, 'hot lots') end
   return now
 end
 
@@ -811,7 +1149,7 @@ end
 
 -- Make one planned lot, applying once-per-customer and the cap. Returns the lot or nil, reason.
 local function make_lot(st, p, src)
-  if st.byid[p.id] then return nil, 'exists' end
+  if st.byid[p.id] or cold_has(st, p.id) then return nil, 'exists' end
   local code = intern(p.origin)
   if p.once and st.meta['U' .. code] then return nil, 'once_per_customer' end
   local pts = p.pts

@@ -1,7 +1,7 @@
 -- Redeem: all or nothing against ACTIVE points at `now`, earliest expires_at first, then
 -- issued_at, then lot_id. Too few points: a rejected RedemptionResult and no lot changes.
 -- KEYS: customer hash, shard timers, shard outbox, shard names, idempotency key.
--- ARGV[1]: JSON {digest, ttl, ret, customer, event, order, points, now}.
+-- ARGV[1]: JSON {digest, ttl, ret, customer, event, order, points, now, hot? (HOT)}.
 --   and wday = [max warnings per day, start of now's day, of the next] (warning_cap).
 local ckey, tkey, xkey, ikey = KEYS[1], KEYS[2], KEYS[3], KEYS[5]
 NAMES = KEYS[4]
@@ -16,16 +16,18 @@ need_int(req.ttl, 'ttl')
 need_str(req.event, 'event id')
 need_str(req.order, 'order id')
 
-local st = load(ckey, req.ret)
+local st = load(ckey, req.ret, now)
 st.customer = req.customer
 advance(st, now)
-local active = {}
-local balance = 0
+local balance = has_cold(st) and cold_of(st).points or 0
 for _, lot in ipairs(live(st, now)) do
-  if lot.act <= now then
-    active[#active + 1] = lot
-    balance = balance + lot.rem
-  end
+  if lot.act <= now then balance = balance + lot.rem end
+end
+-- Enough points: bring back the cold lots the redemption takes (earliest deadlines first).
+if balance >= want then pull_cold(st, now, want) end
+local active = {}
+for _, lot in ipairs(live(st, now)) do
+  if lot.act <= now then active[#active + 1] = lot end
 end
 local result = {req = req.event, order = req.order, want = I(want)}
 local status = 'rejected'

@@ -3,7 +3,7 @@
 -- lot no longer holds (spent or burned) is reported as points_unrecovered.
 -- KEYS: customer hash, shard timers, shard outbox, shard names, idempotency key.
 -- ARGV[1]: JSON {digest, ttl, ret, customer, expect, now, event, order, refunded,
---   targets = {lot: n}}.
+--   targets = {lot: n}, seen (the caller found the order), hot? (HOT)}.
 --   and wday = [max warnings per day, start of now's day, of the next] (warning_cap).
 local ckey, tkey, xkey, ikey = KEYS[1], KEYS[2], KEYS[3], KEYS[5]
 NAMES = KEYS[4]
@@ -19,8 +19,10 @@ need_str(req.event, 'event id')
 need_str(req.order, 'order id')
 need_str(req.refunded, 'refunded amount')
 
-local st = load(ckey, req.ret)
+local st = load(ckey, req.ret, now)
 st.customer = req.customer
+local moved = order_moved(st, req.order, req.seen)
+if moved then return moved end
 -- advance() only changes memory; finish() writes. So checking after it is still before writes.
 advance(st, now)
 local order = st.orders[req.order]
