@@ -41,7 +41,8 @@ from redis.asyncio import Redis
 
 from schemas.inputs import Purchase, RedemptionRequest, Refund
 from streams.ledger import Ledger
-from streams.ledger.codec import decode_reply, text
+from streams.ledger.bulk import import_purchases
+from streams.ledger.codec import decode_reply
 from streams.ledger.codec import to_ms as ms
 from streams.ledger.keys import IDEMPOTENCY_TTL_SECONDS, ShardKeys
 from streams.limits import MAX_RECORD_FIELDS
@@ -108,26 +109,21 @@ def neighbour_of(customer: str) -> str:
 
 
 async def build(ledger: Ledger, customer: str, lots: int) -> None:
-    """Give ``customer`` ``lots`` outstanding lots, each of its own order ``order-<i>``: one
-    purchase through the ledger, then its lot and order cloned (issued over the 10 days before
-    T0, 1 second apart at most, so none is due at T0)."""
-    await ledger.apply(purchase("seed", customer, T0 - timedelta(days=10)), T0)
-    key = ledger.keys(ledger.shard_of(customer)).customer(customer)
-    record = {text(f): text(v) for f, v in (await ledger.client.hgetall(key)).items()}
-    lot = next(v for f, v in record.items() if f.startswith("L")).split(",")
-    order = next(v for f, v in record.items() if f.startswith("O")).split("\x1e")
-    first = int(lot[2], 36)
-    span = 10 * 86_400
-    batch: dict[str, str] = {}
-    for i in range(1, lots):
-        issued = first + (i * span) // lots
-        batch[f"Lx{i:015d}"] = ",".join([lot[0], lot[1], b36(issued), b36(i), *lot[4:]])
-        batch[f"Oorder-{i}"] = "\x1e".join([b36(i), *order[1:]])
-        if len(batch) >= 2000:
-            await ledger.client.hset(key, mapping=batch)
-            batch = {}
-    if batch:
-        await ledger.client.hset(key, mapping=batch)
+    """Give ``customer`` ``lots`` outstanding lots, each of its own order ``order-<i>``, issued
+    over the 10 days before T0: its purchase history imported through the real scripts
+    (``streams.ledger.bulk``) by a ledger with a small hot limit, so that each import script
+    reads a small record; what does not stay in the record is in its cold tier."""
+    loader = Ledger(
+        ledger.client,
+        prefix=ledger.prefix,
+        partitions=ledger.partitions,
+        rules=ledger.rules,
+        hot_lots=16,
+    )
+    await loader.start()
+    span = timedelta(days=10)
+    history = [purchase(f"{i}", customer, T0 - span + span * i / lots) for i in range(lots)]
+    await import_purchases(loader, history, T0)
 
 
 @dataclass

@@ -179,7 +179,7 @@ IDEMPOTENCY_TTL_SECONDS = 8 * 86_400
 
 # The most lots a customer record holds before the scripts move units into its cold tier (see
 # "Cold tier"); they move units until half of it is left. Sent with every request.
-HOT_LOTS = 256
+HOT_LOTS = 128
 
 # MAX_RECORD_FIELDS (streams/limits.py): see "Limits" in the module docstring.
 

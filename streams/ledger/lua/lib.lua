@@ -16,7 +16,7 @@ local DIG = '0123456789abcdefghijklmnopqrstuvwxyz'
 -- (comes back into the record) MARGIN before its next action; every call brings back all
 -- units already due and up to EARLY of those waking ahead of time.
 local HOT = nil
-local MARGIN = 3600000
+local MARGIN = 900000
 local EARLY = 256
 local PAD = 9 -- digits of issued_at (b36 ms) in a member of the cold expiry index
 local promote -- function(st, unit id), defined with the cold tier below
@@ -427,19 +427,6 @@ local function cold_has(st, id)
   return not c.gone_l[id] and redis.call('HEXISTS', c.u, 'l' .. id) == 1
 end
 
--- Bring back the cold units of every outstanding cold lot with expires_at <= `upto`.
-local function promote_expiring(st, upto)
-  if not has_cold(st) then return end
-  local c = cold_of(st)
-  for _, index in ipairs({{c.e, c.gone_e}, {c.p, c.gone_p}}) do
-    for _, m in ipairs(redis.call('ZRANGEBYSCORE', index[1], '-inf', I(upto))) do
-      if not index[2][m] then
-        promote(st, redis.call('HGET', c.u, 'l' .. string.sub(m, PAD + 1)))
-      end
-    end
-  end
-end
-
 local function balances(st, now)
   local bal, pend, nx_at, nx_pts = 0, 0, nil, 0
   for _, lot in ipairs(live(st, now)) do
@@ -515,11 +502,49 @@ local function sent_today(st)
   return d36(f[2])
 end
 
+-- The cold lots a group of `lead` covering lots up to `upto` would cover: outstanding, expiring
+-- by then, not yet warned for that lead. With `bring`, bring back their units (the group then
+-- covers them); without, only say whether there is any (is the group urgent?). Reads the cold
+-- units without bringing back the others. A "none" is kept in field "Y<lead>" = "<upto t36>":
+-- it holds for any window up to `upto` until a lot unwarned for that lead and expiring by then
+-- moves out (demote() drops the field); bringing units back or warning lots cannot void it.
+local function cold_scan(st, lead, upto, bring)
+  if not has_cold(st) then return false end
+  local known = st.meta['Y' .. lead]
+  if known and d36t(known) >= upto then return false end
+  local c = cold_of(st)
+  local units, found = {}, false
+  for _, index in ipairs({{c.e, c.gone_e}, {c.p, c.gone_p}}) do
+    for _, m in ipairs(redis.call('ZRANGEBYSCORE', index[1], '-inf', I(upto))) do
+      if not index[2][m] then
+        local id = string.sub(m, PAD + 1)
+        local uid = redis.call('HGET', c.u, 'l' .. id)
+        if not c.back[uid] then
+          units[uid] = units[uid] or split(redis.call('HGET', c.u, uid), US)
+          for i = 2, #units[uid] do
+            local e = split(units[uid][i], RS)
+            if e[1] == id then
+              local seen = false
+              for _, code in ipairs(split(split(e[2], ',')[9] or '', '.')) do
+                if code == lead then seen = true end
+              end
+              if not seen and not bring then return true end
+              if not seen then found = true; promote(st, uid) end
+            end
+          end
+        end
+      end
+    end
+  end
+  set_meta(st, 'Y' .. lead, t36(upto))
+  return found
+end
+
 -- Every warning due at `now`, uncapped (mirrors streams.core.warnings._due_groups): the
 -- earliest due plan triggers ONE group for its lead covering every live lot not yet warned for
 -- that lead whose expires_at <= the trigger's coalesce_until, whether or not its own rule lists
 -- the lead; covered lots are marked warned. Groups come in the order they came due.
-local function due_groups(st, now)
+local function due_groups(st, now, cover_cold)
   local groups = {}
   while true do
     local tl, tw = nil, nil
@@ -530,9 +555,10 @@ local function due_groups(st, now)
       end
     end
     if tw == nil then return groups end
-    -- The group covers cold lots too: bring back those it can cover.
-    promote_expiring(st, tw.coal)
-    local g = {lead = tw.lead, trig = tl, lots = {}}
+    -- The group covers cold lots too: bring back those it can cover (unless the caller only
+    -- needs to know whether the groups are urgent: see cold_scan).
+    if cover_cold then cold_scan(st, tw.lead, tw.coal, true) end
+    local g = {lead = tw.lead, trig = tl, lots = {}, coal = tw.coal}
     for _, lot in ipairs(live(st, now)) do
       if lot.exp <= tw.coal and not lot.warned[tw.lead] then
         mark_warned(st, lot, tw.lead)
@@ -564,24 +590,34 @@ end
 -- streams/core/warnings.py): what the day still allows goes out, the excess folded into its
 -- last message; with none left, everything waits for the next day (next_timer) unless a lot
 -- it covers would burn by then: then one folded message goes out anyway.
+local function unmark(groups)
+  for _, g in ipairs(groups) do
+    for _, lot in ipairs(g.lots) do lot.warned[g.lead] = nil end
+  end
+end
+
 local function fire_warnings(st, now)
-  local groups = due_groups(st, now)
-  if #groups == 0 then return end
   local sent = sent_today(st)
   local left = WCAP.n - sent
+  local groups = due_groups(st, now, left > 0)
+  if #groups == 0 then return end
   if left <= 0 then
     local urgent = false
     for _, g in ipairs(groups) do
       for _, lot in ipairs(g.lots) do
         if lot.exp <= WCAP.d1 then urgent = true end
       end
+      if not urgent then urgent = cold_scan(st, g.lead, math.min(g.coal, WCAP.d1), false) end
     end
     if not urgent then
       -- Deferred: undo the group marks (superseded leads stay marked, as they would tomorrow).
-      for _, g in ipairs(groups) do
-        for _, lot in ipairs(g.lots) do lot.warned[g.lead] = nil end
-      end
+      unmark(groups)
       return
+    end
+    if has_cold(st) then
+      -- Sent after all: the same groups again, now covering the cold lots too.
+      unmark(groups)
+      groups = due_groups(st, now, true)
     end
     left = 1
   end
@@ -822,6 +858,17 @@ local function demote(st, now)
     end
     c.out[#c.out + 1] = {uid = u.uid, packed = table.concat(parts, US), wake = u.wake,
                          lots = u.lots, now = now}
+    -- A lot it moves out may void cold_scan's "none" for a lead.
+    for f, v in pairs(st.meta) do
+      if string.sub(f, 1, 1) == 'Y' then
+        local lead, upto = string.sub(f, 2), d36t(v)
+        for _, lot in ipairs(u.lots) do
+          if lot.rem > 0 and lot.exp <= upto and not lot.warned[lead] and st.meta[f] then
+            st.meta[f], st.put[f], st.del[f] = nil, nil, true
+          end
+        end
+      end
+    end
     c.units, c.dirty, st.touched = c.units + 1, true, true
   end
 end
