@@ -116,16 +116,50 @@ memory)::
     hash-max-listpack-value 256     # order ids (and lot ids, if made elsewhere) up to 128
                                     # ASCII characters: field "O<order_id>" is up to 129 bytes
 
-Limits: every script reads the customer's whole record (``HGETALL``) and walks its lots, so a
-record's field count bounds the Redis time one event of that customer costs, during which Redis
-serves no one else (``deploy/measure_bounds.py``: tens of ms at 2,000 fields, about a second at
-20,000, ten seconds at 200,000). ``accrue.lua`` therefore refuses an accrual whose lots (plus an
-order field) would take the record past ``MAX_RECORD_FIELDS`` (``BONUS_MAX_RECORD_FIELDS``):
-reply ``lot_limit``, given before any write and without an idempotency record, so the worker
-dead-letters the event whole and a replay applies it once the record has shrunk. Grants,
-redemptions, refunds and timer firings are never refused (a grant adds one lot and one marker
-per campaign). A record at the cap (about 500 purchase lots with their orders) is past
-``hash-max-listpack-entries`` and so a real hash: rare customers pay about four times the bytes.
+Cold tier: a customer record that holds more than ``HOT_LOTS`` lots (sent with every request)
+moves whole UNITS into keys of its own until half of that is left, the units that wake last
+first. A unit is an order with all its lots (unit id ``O<order_id>``) or a lot of no order
+(``L<lot_id>``); it may go only if none of its lots counts toward a cap and nothing of it
+(an activation, an unwarned warning, a burn, the order's expiry) is due within 15 minutes.
+Every script brings back, before anything else, every unit whose action is due and up to 256
+of those waking within the next 15 minutes (the rest keep the customer's timer due, so the
+timer loop takes them next); a redemption brings back the lots it takes, in redemption order;
+a refund the order it is for; a warning group the cold lots it covers. So a script reads the
+record (at most about ``HOT_LOTS`` lots, plus what is due within 15 minutes) and only the cold
+units it needs, and every outcome is the one the whole record would give
+(``tests/integration/test_ledger_properties.py`` runs the reference model with a limit of 2).
+
+=================================  ======  ====================================================
+``P{s7}:cu:<customer_id>``         HASH    cold units: ``O<order_id>`` -> ``amount RS
+                                           refunded`` then, per lot in order, ``US <lot_id> RS
+                                           <packed lot, without ref>``; ``L<lot_id>`` -> ``US
+                                           <lot_id> RS <packed lot>``; ``l<lot_id>`` -> its unit
+                                           id; ``e<deadline t36>`` -> points of the active cold
+                                           lots with that deadline (decimal)
+``P{s7}:cw:<customer_id>``         ZSET    unit id, score = when it comes back (15 min before
+                                           its next action)
+``P{s7}:ce:<customer_id>``         ZSET    active outstanding cold lots: member = issued_at (b36
+                                           ms, 9 digits) + lot id, score = expires_at: the
+                                           redemption order
+``P{s7}:cp:<customer_id>``         ZSET    pending outstanding cold lots, the same way
+=================================  ======  ====================================================
+
+Record fields of the cold tier: ``C`` = ``units,points,pending`` (b36; absent: no cold tier),
+and ``Y<lead code>`` = ``<t36>``: no cold lot unwarned for that lead expires by then (a cache of
+the check that decides whether a warning held back by ``max_warnings_per_day`` must go out;
+moving out a lot that voids it drops it). The scripts derive the cold keys' names from the
+record's key (same hash tag). A cold lot costs more memory than a hot one (its unit field, its
+``l`` field and a skiplist ZSET entry or two: about 250-300 bytes), paid only by customers past
+``HOT_LOTS`` lots.
+
+Limits: a script reads the customer's record (``HGETALL``) and walks its lots, so the record's
+size bounds the Redis time of one event of that customer (``deploy/measure_bounds.py``). The
+cold tier keeps records near ``HOT_LOTS`` lots; what cannot go cold (lots counting toward a cap,
+or with an action within 15 minutes) stays, so ``accrue.lua`` still refuses an accrual whose
+lots (plus an order field) would take the record past ``MAX_RECORD_FIELDS``
+(``BONUS_MAX_RECORD_FIELDS``): reply ``lot_limit``, given before any write and without an
+idempotency record, so the worker dead-letters the event whole and a replay applies it once the
+record has shrunk. Grants, redemptions, refunds and timer firings are never refused.
 
 Metrics (``bonus.metrics``, :mod:`streams.analytics`): the scripts count each event they append
 to the outbox into counters of the shard's current window, ``W`` = ``<start_ms>:<length_ms>``

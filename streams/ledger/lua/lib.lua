@@ -268,7 +268,8 @@ local function cold_keys(ckey)
           p = tag .. ':cp:' .. id}
 end
 
--- The customer's whole state (one HGETALL) plus the pending writes of this script.
+-- The customer's record (one HGETALL) plus the pending writes of this script; units of its cold
+-- tier that are due come back here, the rest only when a script needs them.
 local function load(ckey, ret, now)
   local st = {key = ckey, meta = {}, lots = {}, byid = {}, orders = {}, put = {}, del = {},
               out = {}, changed = false, touched = false, ret = need_int(ret, 'order retention')}
@@ -1105,7 +1106,7 @@ local function seen_before(ikey, digest)
 end
 
 -- The cap on a customer's record (streams/ledger/keys.py, "Limits"): every script reads the
--- whole record, so its field count bounds the Redis time one event of the customer costs. An
+-- record, so its field count bounds the Redis time one event of the customer costs. An
 -- accrual that would add lots (and an order) past `maxf` fields gets the 'lot_limit' reply
 -- before anything is written, not even its idempotency record: the worker dead-letters it with
 -- that code, and a replay once lots have burned or been spent applies it. nil: within the cap.
