@@ -168,9 +168,11 @@ class KafkaBroker:
         if (self.data / "meta.properties").exists():
             return
         cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).rstrip(b"=").decode()
+        # "--cluster-id=<id>", not "-t <id>": an id may start with "-" (1 in 64), which the
+        # tool's argument parser would take for an option.
         cmd = _java_command(
             libs, self.logs, "kafka.tools.StorageTool", "format", "--standalone",
-            "-t", cluster_id, "-c", str(config), *self.format_args, heap="256m",
+            f"--cluster-id={cluster_id}", "-c", str(config), *self.format_args, heap="256m",
         )  # fmt: skip
         result = subprocess.run(cmd, capture_output=True, text=True, check=False)
         if result.returncode != 0:
