@@ -10,17 +10,12 @@ while the big customer's calls run and before them. Last, it measures the bytes 
 idempotency record (``--idempotency-keys``; 0 skips it), the number behind the bound in the
 README ("Limits").
 
-The big record is built by cloning one lot and one order that the ledger made (same packed
-layout, ids and times varied): building it event by event through the ledger would cost
-O(lots) per event, O(lots^2) in all, which is exactly what is measured here. Past the
-ledger's record cap (``--max-record-fields``, default ``BONUS_MAX_RECORD_FIELDS``'s, see
-streams/ledger/keys.py) the purchase is refused up front (``lot_limit``) and its row shows what
-that refusal costs; a large ``--max-record-fields`` shows what the accrual itself would cost.
+The customer's purchase history is imported through the real scripts
+(``streams.ledger.bulk``); its record keeps about ``HOT_LOTS`` lots and the rest go to its cold
+tier (see "Cold tier" in streams/ledger/keys.py), whose size the script prints too.
 
-Mind a shared Redis: from 10,000 lots on, each call blocks that Redis for the time printed (at
-100,000 past its 5 s ``busy-reply-threshold``, when other clients get BUSY errors), so run the
-big sizes against a Redis of your own. Every key it made is deleted at the end, even on
-failure. Usage::
+Mind a shared Redis: each call blocks it for the time printed, so run the big sizes against a
+Redis of your own. Every key it made is deleted at the end, even on failure. Usage::
 
     python deploy/measure_bounds.py --redis-url redis://127.0.0.1:6379/0 --lots 1000,10000
 """
@@ -42,8 +37,6 @@ from redis.asyncio import Redis
 from schemas.inputs import Purchase, RedemptionRequest, Refund
 from streams.ledger import Ledger
 from streams.ledger.bulk import import_purchases
-from streams.ledger.codec import decode_reply
-from streams.ledger.codec import to_ms as ms
 from streams.ledger.keys import IDEMPOTENCY_TTL_SECONDS, ShardKeys
 from streams.limits import MAX_RECORD_FIELDS
 from streams.partitioning import partition_for
@@ -60,7 +53,6 @@ rules:
 """
 T0 = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
 PARTITIONS = 12
-DIGITS = "0123456789abcdefghijklmnopqrstuvwxyz"
 
 
 def _arguments() -> argparse.Namespace:
@@ -74,16 +66,6 @@ def _arguments() -> argparse.Namespace:
         "--idempotency-keys", type=int, default=20_000, help="idempotency records to measure"
     )
     return parser.parse_args()
-
-
-def b36(n: int) -> str:
-    """``n`` in base 36, as the scripts write numbers (lib.lua ``b36``)."""
-    out = ""
-    while True:
-        n, d = divmod(n, 36)
-        out = DIGITS[d] + out
-        if n == 0:
-            return out
 
 
 def purchase(event_id: str, customer: str, at: datetime, amount: int = 300) -> Purchase:
@@ -167,14 +149,6 @@ async def timed(label: str, call: Any, nb: Neighbour, rows: list[str]) -> None:
     )
 
 
-async def fire(ledger: Ledger, customer: str, at: datetime) -> dict[str, Any]:
-    """The fire script of one customer, as ``Ledger.fire_due`` runs it."""
-    k = ledger.keys(ledger.shard_of(customer))
-    keys = [k.customer(customer), k.timers, k.outbox, k.names]
-    args = [customer, ms(at), 30 * 86_400_000, *ledger.warning_day(at)]
-    return decode_reply(await ledger.scripts.fire(keys=keys, args=args))
-
-
 async def measure(url: str, lots: int, max_fields: int) -> list[str]:
     """Build a customer of ``lots`` lots and time its events; the rows to print."""
     # A call of a big customer can block Redis for seconds: the neighbour's call must wait it out.
@@ -193,10 +167,12 @@ async def measure(url: str, lots: int, max_fields: int) -> list[str]:
         await side.start()
         started = time.monotonic()
         await build(ledger, big, lots)
-        key = ledger.keys(ledger.shard_of(big)).customer(big)
+        k = ledger.keys(ledger.shard_of(big))
+        key = k.customer(big)
         rows.append(
             f"  built in {time.monotonic() - started:.1f} s; record "
-            f"{await client.hlen(key)} fields, {await client.memory_usage(key) or 0} bytes"
+            f"{await client.hlen(key)} fields, {await client.memory_usage(key) or 0} bytes; "
+            f"cold tier {await client.zcard(k.cold_wake(big))} units"
         )
         nb = Neighbour(side, neighbour_of(big))
         task = asyncio.create_task(nb.run())
@@ -208,9 +184,11 @@ async def measure(url: str, lots: int, max_fields: int) -> list[str]:
         await timed("redemption (10 points)", ledger.apply(redeem, T0), nb, rows)
         refund = Refund(event_id="f1", occurred_at=T0, customer_id=big, order_id="order-1")
         await timed("refund (one order)", ledger.apply(refund, T0), nb, rows)
-        await timed("timer, nothing due", fire(ledger, big, T0 + timedelta(hours=1)), nb, rows)
+        shard = ledger.shard_of(big)
+        soon = T0 + timedelta(hours=1)
+        await timed("timer, nothing due", ledger.fire(shard, [big], soon), nb, rows)
         later = T0 + timedelta(days=5)
-        await timed("timer, 10% burn + warnings", fire(ledger, big, later), nb, rows)
+        await timed("timer, 10% burn + warnings", ledger.fire(shard, [big], later), nb, rows)
         nb.running = False
         await task
     finally:

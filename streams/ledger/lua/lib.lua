@@ -833,6 +833,11 @@ local function demote(st, now)
   end
   table.sort(units, later_wake)
   local c = cold_of(st)
+  -- cold_scan's "none" for a lead is voided by a lot moved out unwarned for it by then.
+  local cached = {}
+  for f, v in pairs(st.meta) do
+    if string.sub(f, 1, 1) == 'Y' then cached[#cached + 1] = {f, string.sub(f, 2), d36t(v)} end
+  end
   for _, u in ipairs(units) do
     if n <= HOT / 2 then break end
     local head = ''
@@ -843,33 +848,34 @@ local function demote(st, now)
       st.put['O' .. u.oid] = nil
       st.del['O' .. u.oid] = true
     end
-    local parts = {head}
+    local parts, fields, index = {head}, {}, {}
     for _, lot in ipairs(u.lots) do
       local oref = lot.oref
       lot.oref = nil
       parts[#parts + 1] = lot.id .. RS .. pack_lot(lot)
       lot.oref, lot.demoted = oref, true
       n = n - 1
-      if lot.rem > 0 and lot.act > now then
-        c.pend = c.pend + lot.rem
-      elseif lot.rem > 0 then
-        c.esum[lot.exp] = (c.esum[lot.exp] or 0) + lot.rem
-        c.points = c.points + lot.rem
-      end
-    end
-    c.out[#c.out + 1] = {uid = u.uid, packed = table.concat(parts, US), wake = u.wake,
-                         lots = u.lots, now = now}
-    -- A lot it moves out may void cold_scan's "none" for a lead.
-    for f, v in pairs(st.meta) do
-      if string.sub(f, 1, 1) == 'Y' then
-        local lead, upto = string.sub(f, 2), d36t(v)
-        for _, lot in ipairs(u.lots) do
-          if lot.rem > 0 and lot.exp <= upto and not lot.warned[lead] and st.meta[f] then
-            st.meta[f], st.put[f], st.del[f] = nil, nil, true
+      fields[#fields + 1] = 'l' .. lot.id
+      fields[#fields + 1] = u.uid
+      if lot.rem > 0 then
+        local pending = lot.act > now
+        index[#index + 1] = {pending and c.p or c.e, I(lot.exp), emember(lot)}
+        if pending then
+          c.pend = c.pend + lot.rem
+        else
+          c.esum[lot.exp] = (c.esum[lot.exp] or 0) + lot.rem
+          c.points = c.points + lot.rem
+        end
+        for _, y in ipairs(cached) do
+          if st.meta[y[1]] and lot.exp <= y[3] and not lot.warned[y[2]] then
+            st.meta[y[1]], st.put[y[1]], st.del[y[1]] = nil, nil, true
           end
         end
       end
     end
+    fields[#fields + 1] = u.uid
+    fields[#fields + 1] = table.concat(parts, US)
+    c.out[#c.out + 1] = {uid = u.uid, wake = u.wake, fields = fields, index = index}
     c.units, c.dirty, st.touched = c.units + 1, true, true
   end
 end
@@ -892,15 +898,8 @@ local function write_cold(c)
     for i = 1, #list, 200 do redis.call(d[1], d[2], unpack(list, i, math.min(i + 199, #list))) end
   end
   for _, u in ipairs(c.out) do
-    local fields = {u.uid, u.packed}
-    for _, lot in ipairs(u.lots) do
-      fields[#fields + 1] = 'l' .. lot.id
-      fields[#fields + 1] = u.uid
-      if lot.rem > 0 then
-        redis.call('ZADD', lot.act > u.now and c.p or c.e, I(lot.exp), emember(lot))
-      end
-    end
-    redis.call('HSET', c.u, unpack(fields))
+    for _, z in ipairs(u.index) do redis.call('ZADD', z[1], z[2], z[3]) end
+    redis.call('HSET', c.u, unpack(u.fields))
     redis.call('ZADD', c.w, I(u.wake), u.uid)
   end
   for exp, delta in pairs(c.esum) do
@@ -1083,7 +1082,7 @@ local function finish(st, now, tkey, xkey)
   end
   if c and c.dirty then write_cold(c) end
   if st.meta.C then
-    local head = redis.call('ZRANGE', cold_keys(st.key).w, 0, 0, 'WITHSCORES')
+    local head = redis.call('ZRANGE', cold_of(st).w, 0, 0, 'WITHSCORES')
     if head[2] and (t == nil or tonumber(head[2]) < t) then t = tonumber(head[2]) end
   end
   if t then redis.call('ZADD', tkey, t, st.customer) else redis.call('ZREM', tkey, st.customer) end
