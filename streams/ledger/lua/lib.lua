@@ -524,13 +524,10 @@ local function cold_scan(st, lead, upto, bring)
           units[uid] = units[uid] or split(redis.call('HGET', c.u, uid), US)
           for i = 2, #units[uid] do
             local e = split(units[uid][i], RS)
-            if e[1] == id then
-              local seen = false
-              for _, code in ipairs(split(split(e[2], ',')[9] or '', '.')) do
-                if code == lead then seen = true end
-              end
-              if not seen and not bring then return true end
-              if not seen then found = true; promote(st, uid) end
+            if e[1] == id and not unpack_lot(id, e[2]).warned[lead] then
+              if not bring then return true end
+              found = true
+              promote(st, uid)
             end
           end
         end
